@@ -38,8 +38,13 @@ def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[GoldQuestion]:
                 r = json.loads(line)
                 out.append(
                     GoldQuestion(
-                        r["id"], r["question"], bool(r["answerable"]), tuple(r["answers"]),
-                        tuple(r["refs"]), r.get("type", ""), tuple(r.get("history", ())),
+                        r["id"],
+                        r["question"],
+                        bool(r["answerable"]),
+                        tuple(r["answers"]),
+                        tuple(r["refs"]),
+                        r.get("type", ""),
+                        tuple(r.get("history", ())),
                     )
                 )
             except (ValueError, KeyError) as e:
@@ -288,7 +293,10 @@ def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) ->
     cv = cross_validate(X, y)
     result = {
         "features": [
-            "dense_similarity", "coverage", "missing_number", "answer_type_missing",
+            "dense_similarity",
+            "coverage",
+            "missing_number",
+            "answer_type_missing",
             "focus_missing",
         ],
         "weights": [round(float(v), 4) for v in w],

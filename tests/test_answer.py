@@ -1,0 +1,121 @@
+"""Answers: verbatim quotes, exact citations, abstention, follow-ups (real model)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from qa.answer import answer_with_index, is_followup, resolve_query
+from qa.evaluate import load_questions
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def idx(real_index, real_embedder):
+    from qa.index import load_index
+
+    index_dir, corpus = real_index
+    return load_index(index_dir, corpus, embedder=real_embedder)
+
+
+@pytest.fixture(scope="module")
+def doc(article_doc):
+    return article_doc
+
+
+def _sentence_refs(doc, start, end):
+    """Refs the parser attributes to the sentences lying inside [start, end)."""
+    refs = []
+    inside = [s for s in doc.sentences if s.start >= start and s.end <= end]
+    assert inside, "a quote must consist of whole sentences"
+    assert inside[0].start == start and inside[-1].end == end
+    for s in inside:
+        refs.extend(r for r in s.refs if r not in refs)
+    return tuple(refs)
+
+
+def test_shelter_question_quotes_lao_womens_union_with_ref_2(idx):
+    ans = answer_with_index(idx, "Who runs the long-term shelter for victims?")
+    assert ans.found
+    first = ans.quotes[0]
+    assert "Lao Women’s Union" in first.text
+    assert first.refs == (2,)
+    assert [r.number for r in ans.references] == [2]
+    assert ans.references[0].text.startswith('"Laos". Trafficking in Persons Report 2008.')
+    assert "[2]" in ans.markdown and "**References**" in ans.markdown
+    assert "Trafficking in Persons Report 2008" in ans.markdown
+
+
+@pytest.mark.parametrize(
+    "question", ["What is the capital of France?", "What is the population of Laos?"]
+)
+def test_unanswerable_questions_say_so_and_show_closest_passages(idx, question):
+    ans = answer_with_index(idx, question)
+    assert not ans.found
+    assert ans.quotes == [] and ans.references == []
+    assert "does not say" in ans.markdown
+    assert "Closest passages" in ans.markdown
+    assert ans.passages and ans.passages[0].text in ans.markdown
+
+
+def test_every_quote_is_verbatim_with_the_sources_refs_on_the_gold_set(idx, doc):
+    """The invariant: quote text == document_text[start:end], refs == attribution."""
+    checked = 0
+    for q in load_questions():
+        ans = answer_with_index(idx, q.question, history=list(q.history))
+        for quote in ans.quotes:
+            assert doc.text[quote.start : quote.end] == quote.text, q.id
+            assert quote.refs == _sentence_refs(doc, quote.start, quote.end), q.id
+            numbers = {r.number for r in ans.references}
+            assert set(quote.refs) <= numbers, q.id
+            checked += 1
+        for r in ans.references:
+            assert r.text == doc.references[r.number]
+    assert checked >= 60
+
+
+def test_first_quote_is_short(idx):
+    ans = answer_with_index(idx, "How many trafficking cases were investigated in 2007?")
+    assert ans.found and "38 cases" in ans.quotes[0].text
+    assert ans.quotes[0].text.count(". ") == 0  # one sentence, not a paragraph
+
+
+def test_followup_uses_the_previous_question(idx):
+    first = "Which tier did the US State Department place Laos in for 2018?"
+    ans = answer_with_index(idx, "What about 2023?", history=[first])
+    assert ans.found
+    assert "Tier 2" in ans.quotes[0].text
+    assert ans.quotes[0].refs == (4,)
+    alone = answer_with_index(idx, "What about 2023?")
+    assert alone.query == "What about 2023?"
+    assert ans.query.startswith(first)
+
+
+def test_followup_detection():
+    assert is_followup("and how many arrests?")
+    assert is_followup("What about 2023?")
+    assert not is_followup("Who runs the long-term shelter for victims?")
+    assert resolve_query("Who runs the shelter?", ["How many cases?"]) == "Who runs the shelter?"
+
+
+def test_answer_to_dict_is_json(idx):
+    ans = answer_with_index(idx, "When did Laos ratify the UN TIP Protocol?")
+    data = json.loads(json.dumps(ans.to_dict()))
+    assert data["found"] is True
+    assert data["quotes"][0]["refs"] == [1]
+    assert "September 2003" in data["quotes"][0]["text"]
+
+
+def test_answer_cli_prints_markdown_and_json(real_index, capsys):
+    from qa.cli import main
+
+    index_dir, corpus = real_index
+    args = ["--index", str(index_dir), "--corpus", str(corpus)]
+    assert main(["ask", "Who runs the long-term shelter for victims?", *args]) == 0
+    out = capsys.readouterr().out
+    assert "Lao Women’s Union" in out and "[2]" in out
+    assert main(["ask", "What is the capital of France?", "--json", *args]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["found"] is False and data["quotes"] == []
