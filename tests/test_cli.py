@@ -1,0 +1,242 @@
+"""The `qa` command: exit codes, one-line errors, `search --json` and `build` output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import FakeEmbedder
+
+from qa.chunking import ChunkerSettings, chunk_documents
+from qa.cli import main
+from qa.corpus import parse_text
+from qa.embedding import DEFAULT_MODEL
+from qa.index import build_index, build_lock
+
+ARTICLE_NAME = "human_trafficking_in_laos.txt"
+QUESTION = "How many trafficking cases were investigated in 2007?"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    for var in ("QA_MODEL", "QA_CORPUS_DIR", "QA_INDEX_DIR", "QA_DEVICE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def default_named_index(tmp_path, corpus_copy):
+    """An index built by the fake embedder under the default model's name.
+
+    The CLI accepts it without loading any model as long as nothing has to be embedded, which
+    is all the error paths need.
+    """
+    index_dir = tmp_path / "index"
+    build_index(corpus_copy, index_dir, embedder=FakeEmbedder(name=DEFAULT_MODEL))
+    return index_dir, corpus_copy
+
+
+def run_qa(*args, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["CI"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(proc, *needles):
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"stderr should be one line, got:\n{proc.stderr}"
+    assert lines[0].startswith("qa: error:")
+    for needle in needles:
+        assert needle in lines[0]
+    assert proc.stdout == ""
+
+
+# -------------------------------------------------------------------- subprocess: exit codes
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        ("truncate-faiss", "vectors.faiss"),
+        ("delete-chunks", "chunks.jsonl"),
+        ("garbage-manifest", "manifest.json"),
+        ("null-files-in-manifest", "manifest.json"),
+    ],
+)
+def test_subprocess_corrupt_index_is_one_line(default_named_index, tmp_path, damage, expected):
+    index_dir, corpus = default_named_index
+    if damage == "truncate-faiss":
+        p = index_dir / "vectors.faiss"
+        p.write_bytes(p.read_bytes()[:100])
+    elif damage == "delete-chunks":
+        (index_dir / "chunks.jsonl").unlink()
+    elif damage == "garbage-manifest":
+        (index_dir / "manifest.json").write_bytes(b"\x00{not json")
+    else:
+        m = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        m["files"] = None
+        (index_dir / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    proc = run_qa("search", QUESTION, "--index", index_dir, "--corpus", corpus, cwd=tmp_path)
+    assert_one_line_error(proc, expected, "qa build")
+
+
+def test_subprocess_missing_corpus_search_is_one_line(default_named_index, tmp_path):
+    index_dir, _ = default_named_index
+    missing = tmp_path / "no-such-corpus"
+    proc = run_qa("search", QUESTION, "--index", index_dir, "--corpus", missing, cwd=tmp_path)
+    assert_one_line_error(proc, str(missing), "does not exist")
+
+
+def test_subprocess_missing_corpus_build_is_one_line(tmp_path):
+    missing = tmp_path / "no-such-corpus"
+    proc = run_qa("build", "--corpus", missing, "--index", tmp_path / "index", cwd=tmp_path)
+    assert_one_line_error(proc, str(missing), "does not exist")
+    assert not (tmp_path / "index").exists()
+
+
+def test_subprocess_usage_error_exit_2(tmp_path):
+    proc = run_qa("search", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "usage: qa" in proc.stderr
+
+
+# --------------------------------------------------------------- in process, no model needed
+
+
+def test_bad_chunker_settings_exit_2(tmp_path, corpus_copy, capsys):
+    rc = main(
+        ["build", "--corpus", str(corpus_copy), "--index", str(tmp_path / "i"),
+         "--max-sentences", "2", "--overlap", "2"]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.strip().splitlines()[-1].startswith("qa: error:") and "overlap" in err
+    assert not (tmp_path / "i").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "-k", "3"], "empty"),
+        ([QUESTION, "-k", "0"], "k must be"),
+        ([QUESTION, "-k", "51"], "k must be"),
+        (["x" * 1001], "1000"),
+    ],
+)
+def test_search_bad_question_or_k(default_named_index, capsys, args, message):
+    index_dir, corpus = default_named_index
+    rc = main(["search", *args, "--index", str(index_dir), "--corpus", str(corpus)])
+    out, err = capsys.readouterr()
+    assert rc == 1
+    assert out == ""
+    assert err.startswith("qa: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_build_refused_while_another_runs(tmp_path, corpus_copy, capsys):
+    index_dir = tmp_path / "index"
+    with build_lock(index_dir):
+        rc = main(["build", "--corpus", str(corpus_copy), "--index", str(index_dir)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "qa: error: another build" in err
+    assert not index_dir.exists()
+
+
+def test_corrupt_index_in_process(default_named_index, capsys):
+    index_dir, corpus = default_named_index
+    (index_dir / "docs.jsonl").write_text("{}", encoding="utf-8")
+    rc = main(["search", QUESTION, "--index", str(index_dir), "--corpus", str(corpus)])
+    out, err = capsys.readouterr()
+    assert rc == 1 and out == ""
+    assert err.startswith("qa: error:") and "docs.jsonl" in err and "qa build" in err
+
+
+# ---------------------------------------------------------------------- real model (slow)
+
+
+@pytest.mark.slow
+def test_search_json(real_index, capsys):
+    index_dir, corpus = real_index
+    rc = main(["search", QUESTION, "--json", "--index", str(index_dir), "--corpus", str(corpus)])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    passages = json.loads(out)
+    assert len(passages) == 5
+    first = passages[0]
+    assert "38 cases" in first["text"]
+    assert first["refs"] == [2]
+    assert first["section"] == "Prosecution (2008)"
+    assert first["doc_id"] == ARTICLE_NAME
+    text = (corpus / ARTICLE_NAME).read_text(encoding="utf-8")
+    for p in passages:
+        assert text[p["start"] : p["end"]] == p["text"]
+    scores = [p["score"] for p in passages]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.slow
+def test_search_text_output(real_index, capsys):
+    index_dir, corpus = real_index
+    rc = main(["search", QUESTION, "-k", "2", "--index", str(index_dir), "--corpus", str(corpus)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert out.startswith("1. Human trafficking in Laos › Prosecution (2008)")
+    assert "[2]" in out.splitlines()[0]
+    assert "38 cases" in out
+    assert "\n2. " in out and "\n3. " not in out
+
+
+@pytest.mark.slow
+def test_build_prints_what_changed(real_index, tmp_path, capsys):
+    src_index, src_corpus = real_index
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(src_corpus, corpus)
+    shutil.copytree(src_index, index_dir)
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    cfg = ChunkerSettings(**manifest["chunker"])
+    flags = [
+        "--corpus", str(corpus), "--index", str(index_dir), "--no-progress",
+        "--max-sentences", str(cfg.max_sentences), "--overlap", str(cfg.overlap),
+        "--max-chars", str(cfg.max_chars),
+    ]  # fmt: skip
+
+    # nothing changed: nothing embedded, no changed files
+    assert main(["build", *flags]) == 0
+    out = capsys.readouterr().out
+    assert "changed files" not in out
+    assert f"0 added, 0 removed, {manifest['counts']['chunks']} unchanged" in out
+    assert "0 chunk(s) and 0 sentence(s) embedded" in out
+
+    path = corpus / ARTICLE_NAME
+    old = path.read_text(encoding="utf-8")
+    new = old.replace("38 cases", "41 cases")
+    path.write_text(new, encoding="utf-8")
+    old_chunks = {c.embed_text for c in chunk_documents([parse_text(old, ARTICLE_NAME)], cfg)}
+    new_chunks = [c.embed_text for c in chunk_documents([parse_text(new, ARTICLE_NAME)], cfg)]
+    changed = len([t for t in new_chunks if t not in old_chunks])
+    assert changed >= 1
+
+    assert main(["build", *flags]) == 0
+    out = capsys.readouterr().out
+    assert f"changed files: {ARTICLE_NAME}" in out
+    assert f"{changed} added, {changed} removed" in out
+    assert f"{changed} chunk(s) and 1 sentence(s) embedded" in out
+
+    rc = main(["search", "How many cases were investigated in 2007?", "--json", "-k", "3",
+               "--index", str(index_dir), "--corpus", str(corpus)])  # fmt: skip
+    assert rc == 0
+    assert "41 cases" in json.loads(capsys.readouterr().out)[0]["text"]
