@@ -4,6 +4,7 @@ import logging
 
 __version__ = "0.1.0"
 
+from .answer import Answer, Quote, Reference, answer  # noqa: E402
 from .errors import (  # noqa: E402
     BuildInProgressError,
     CorpusError,
@@ -20,6 +21,10 @@ from .retrieval import LoadedIndex, Passage, retrieve  # noqa: E402
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "Answer",
+    "Quote",
+    "Reference",
+    "answer",
     "BuildInProgressError",
     "BuildReport",
     "CorpusError",

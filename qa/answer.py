@@ -1,11 +1,24 @@
 """Extractive answers: verbatim quotes with the source's reference numbers.
 
-(Algorithm being written; the dataclasses below are the public contract.)
+The answer is built only from sentences of the source: the best one is quoted verbatim with
+the refs the source attaches to it, neighbours are added when needed, and a calibrated model
+of the evidence decides whether the text answers at all (``found``).
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
+import math
+import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import STOPWORDS, tokenize
+from .retrieval import check_k, clean_question
 
 
 @dataclass(frozen=True)
@@ -62,16 +75,8 @@ class Answer:
 
 # ----------------------------------------------------------------------------- the answerer
 
-import json  # noqa: E402
-import math  # noqa: E402
-import re  # noqa: E402
-from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
-from .bm25 import STOPWORDS, tokenize  # noqa: E402
-from .retrieval import check_k, clean_question  # noqa: E402
-
+log = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 _YEAR_RE = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _NUMBER_RE = re.compile(r"\b\d[\d,.]*\b")
@@ -240,11 +245,27 @@ def score_candidates(index, question: str, query: str, qvec, passages) -> list[_
 # ------------------------------------------------------------------------------ abstention
 
 
+@functools.lru_cache(maxsize=1)
 def _load_calibration() -> dict:
     try:
-        return json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+        cal = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        log.warning("no usable %s; abstaining on similarity alone", CALIBRATION_FILE)
         return {}
+    return cal if isinstance(cal, dict) else {}
+
+
+def calibration_for(model: str) -> dict:
+    """The abstention model fitted for ``model``; {} (similarity fallback) for another model."""
+    cal = _load_calibration()
+    if cal and cal.get("model") != model:
+        log.warning(
+            "abstention was calibrated for %s, not %s; run `qa eval --calibrate` to refit it",
+            cal.get("model"),
+            model,
+        )
+        return {}
+    return cal
 
 
 def evidence_features(index, question: str, query: str, best: _Candidate | None) -> list[float]:
@@ -461,7 +482,8 @@ def answer_with_index(index, question: str, k: int = 5, history: list[str] | Non
     passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
     cands = score_candidates(index, question, query, qvec, passages)
     best = cands[0] if cands else None
-    conf = confidence(evidence_features(index, question, query, best))
+    features = evidence_features(index, question, query, best)
+    conf = confidence(features, calibration_for(index.manifest["model"]))
     ans = Answer(
         question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
     )

@@ -306,4 +306,7 @@ def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) ->
         "cross_validated": cv,
     }
     (path or CALIBRATION_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    from .answer import _load_calibration
+
+    _load_calibration.cache_clear()
     return result
