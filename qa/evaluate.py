@@ -236,7 +236,8 @@ def evaluate_answers(index, questions: list[GoldQuestion], k: int = 5) -> Answer
 
 def abstention_data(index, questions: list[GoldQuestion], k: int = 5):
     """Evidence features of each gold question's best sentence, and whether it is answerable."""
-    from .answer import evidence_features, resolve_query, score_candidates
+    from .abstention import evidence_features
+    from .answer import resolve_query, score_candidates
 
     X, y = [], []
     for q in questions:
@@ -244,7 +245,8 @@ def abstention_data(index, questions: list[GoldQuestion], k: int = 5):
         ranked, qvec = index.ranked(query, max(50, 4 * k))
         passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
         cands = score_candidates(index, q.question, query, qvec, passages)
-        X.append(evidence_features(index, q.question, query, cands[0] if cands else None))
+        best = cands[0] if cands else None
+        X.append(evidence_features(index, q.question, query, best, followup=query != q.question))
         y.append(1.0 if q.answerable else 0.0)
     return np.array(X, dtype=np.float64), np.array(y)
 
@@ -286,7 +288,7 @@ def cross_validate(X, y, folds: int = 5, seed: int = 0) -> dict:
 
 def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) -> dict:
     """Fit the abstention model on the gold set and write it to ``qa/calibration.json``."""
-    from .answer import CALIBRATION_FILE
+    from .abstention import CALIBRATION_FILE
 
     X, y = abstention_data(index, questions)
     w, b = fit_logistic(X, y)
@@ -306,7 +308,7 @@ def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) ->
         "cross_validated": cv,
     }
     (path or CALIBRATION_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    from .answer import _load_calibration
+    from .abstention import _load_calibration
 
     _load_calibration.cache_clear()
     return result

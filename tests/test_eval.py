@@ -67,7 +67,7 @@ def test_answer_thresholds(idx, questions):
 
 
 def test_calibration_file_matches_features():
-    from qa.answer import CALIBRATION_FILE
+    from qa.abstention import CALIBRATION_FILE
 
     cal = json.loads(CALIBRATION_FILE.read_text())
     assert len(cal["weights"]) == len(cal["features"]) == 5
