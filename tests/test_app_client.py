@@ -1,0 +1,298 @@
+"""The web app's API, called with gradio_client against `python app.py` in a subprocess.
+
+Also fast checks of the app's escaping and of its rebuild/swap logic (no server, fake model).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE_NAME = "human_trafficking_in_laos.txt"
+SHELTER_Q = "Who runs the long-term shelter for victims?"
+NEW_TEXT = (
+    "In 2024 the Savannakhet shelter opened a library of braille books donated by the "
+    "Okapi Reading Foundation."
+)
+START_TIMEOUT = 240  # seconds: a cold start builds the index with the real model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(corpus: Path, index: Path, log_path: Path):
+    """`python app.py` on a free port; returns (process, url) once the page is served."""
+    port = free_port()
+    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "CI": "1"}
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_app
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    proc.log = log
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            pass
+        time.sleep(0.25)
+    stop_app(proc)
+    pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT}s:\n{log_path.read_text()}")
+
+
+def stop_app(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+    proc.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app over a writable copy of the corpus and a fresh index: (url, corpus_dir, index)."""
+    base = tmp_path_factory.mktemp("app")
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy2(ROOT / "corpus" / ARTICLE_NAME, corpus / ARTICLE_NAME)
+    index = base / "index"
+    proc, url = start_app(corpus, index, base / "app.log")
+    yield url, corpus, index
+    stop_app(proc)
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[0], verbose=False, download_files=False)
+
+
+def call(client, *args, api_name: str, timeout: float = 120):
+    """client.predict with a bound on the wait."""
+    return client.submit(*args, api_name=api_name).result(timeout=timeout)
+
+
+# ----------------------------------------------------------------------------- API (slow)
+
+
+@pytest.mark.slow
+def test_api_lists_the_named_endpoints(client):
+    names = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/answer", "/retrieve", "/rebuild", "/status"} <= set(names)
+
+
+@pytest.mark.slow
+def test_answer_quotes_the_article_verbatim_with_its_reference(client, article_text):
+    ans = call(client, SHELTER_Q, 5, api_name="/answer")
+    assert ans["found"] is True
+    assert ans["quotes"], ans
+    quote = ans["quotes"][0]
+    assert quote["text"] in article_text
+    assert article_text[quote["start"] : quote["end"]] == quote["text"]
+    assert "Lao Women’s Union" in quote["text"]
+    assert quote["refs"] == [2]
+    refs = {r["number"]: r["text"] for r in ans["references"]}
+    assert "Trafficking in Persons Report 2008" in refs[2]
+    assert len(ans["passages"]) == 5
+    assert all(p["text"] in article_text for p in ans["passages"])
+
+
+@pytest.mark.slow
+def test_answer_says_so_when_the_article_does_not(client):
+    ans = call(client, "What is the capital of France?", 3, api_name="/answer")
+    assert ans["found"] is False
+    assert ans["quotes"] == []
+    assert ans["passages"]  # the closest passages are still given
+
+
+@pytest.mark.slow
+def test_answer_follow_up_uses_history(client):
+    ans = call(
+        client, "and in 2018?", 5, ["What tier was Laos placed in in 2023?"], api_name="/answer"
+    )
+    assert ans["found"] is True
+    assert any("Tier 3 Watchlist" in q["text"] for q in ans["quotes"])
+
+
+@pytest.mark.slow
+def test_retrieve_returns_passages_best_first(client, article_text):
+    passages = call(client, SHELTER_Q, 3, api_name="/retrieve")
+    assert isinstance(passages, list) and len(passages) == 3
+    assert "long-term shelter" in passages[0]["text"]
+    assert passages[0]["section"] == "Protection (2008)"
+    scores = [p["score"] for p in passages]
+    assert scores == sorted(scores, reverse=True)
+    assert all(article_text[p["start"] : p["end"]] == p["text"] for p in passages)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "k", "api_name", "message"),
+    [
+        ("", 5, "/answer", "question is empty"),
+        ("   ", 5, "/retrieve", "question is empty"),
+        ("x" * 1001, 5, "/answer", "limit is 1000"),
+        (SHELTER_Q, 0, "/answer", "k must be from 1 to 50"),
+        (SHELTER_Q, 51, "/retrieve", "k must be from 1 to 50"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_the_server_keeps_serving(
+    client, question, k, api_name, message
+):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message) as err:
+        call(client, question, k, api_name=api_name)
+    assert "Traceback" not in str(err.value)
+    assert call(client, SHELTER_Q, 1, api_name="/retrieve")  # still answering
+
+
+@pytest.mark.slow
+def test_rebuild_picks_up_an_edited_corpus(client, server):
+    _, corpus, index = server
+    assert not call(client, NEW_TEXT, 1, api_name="/retrieve")[0]["text"].startswith("In 2024")
+    article = corpus / ARTICLE_NAME
+    text = article.read_text(encoding="utf-8")
+    article.write_text(
+        text.replace("\nReferences\n", f"\n{NEW_TEXT}[2]\n\nReferences\n", 1), encoding="utf-8"
+    )
+
+    result = call(client, api_name="/rebuild", timeout=180)
+    assert result["ok"] is True, result
+    assert result["report"]["changed_files"] == [ARTICLE_NAME]
+    assert "Rebuilt" in result["message"]
+    top = call(client, "Which foundation donated braille books?", 3, api_name="/retrieve")[0]
+    assert NEW_TEXT in top["text"]
+    assert call(client, api_name="/status")["built_at"] == result["status"]["built_at"]
+
+    # Another process holding the build lock: the rebuild is refused, not run or queued.
+    from qa.index import build_lock
+
+    with build_lock(index):
+        refused = call(client, api_name="/rebuild", timeout=60)
+    assert refused["ok"] is False
+    assert "Another process is building" in refused["message"]
+    assert NEW_TEXT in call(client, "braille books", 1, api_name="/retrieve")[0]["text"]
+
+
+# ---------------------------------------------------------------------- fast, no server
+
+
+def test_md_text_shows_html_and_markdown_literally():
+    from qa.webapp import md_text
+
+    shown = md_text("<img src=x onerror=alert(1)> *a* [2] # h")
+    assert "<" not in shown and ">" not in shown
+    assert "\\*a\\*" in shown and "\\[2\\]" in shown
+    assert md_text("# title").startswith("\\#")
+    assert md_text("1. item").startswith("\\1.")
+
+
+def test_answer_markdown_escapes_source_text():
+    from qa.answer import Answer, Quote, Reference
+    from qa.webapp import answer_markdown
+
+    q = Quote("A <b>bold</b> claim.", (2,), "d", "Sec", 0, 20, 1.0, "T")
+    ans = Answer("q", True, [q], [Reference("d", 2, '"Laos". <script>x</script>')])
+    md = answer_markdown(ans)
+    assert "<b>" not in md and "<script>" not in md
+    assert md.startswith("> A &lt;b&gt;bold&lt;/b&gt; claim. **\\[2\\]**")
+    assert "**References**" in md
+
+
+def test_sources_html_marks_the_quoted_sentence():
+    from qa.answer import Answer, Quote
+    from qa.retrieval import Passage
+    from qa.webapp import sources_html
+
+    text = "First <i>one</i>. Second one."
+    p = Passage(text, "d", "T", "Sec", (2,), 0.5, 100, 100 + len(text))
+    q = Quote("Second one.", (2,), "d", "Sec", 118, 129, 1.0, "T")
+    out = sources_html(Answer("q", True, [q], passages=[p]))
+    assert "<mark>Second one.</mark>" in out
+    assert "&lt;i&gt;one&lt;/i&gt;" in out and "<i>" not in out
+
+
+def test_second_rebuild_is_refused_and_questions_use_the_old_index(
+    fake_index, fake_embedder, monkeypatch
+):
+    import qa.webapp as webapp
+    from qa.index import load_index
+
+    index_dir, corpus, _ = fake_index
+    old = load_index(index_dir, corpus, embedder=fake_embedder)
+    state = webapp.AppState(corpus, index_dir, old)
+    started, release = threading.Event(), threading.Event()
+    real_build = webapp.build_index
+
+    def slow_build(*args, **kwargs):
+        started.set()
+        assert release.wait(30)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(webapp, "build_index", slow_build)
+    (corpus / "extra.txt").write_text("Okapi foundation braille library.\n", encoding="utf-8")
+    results = {}
+    t = threading.Thread(target=lambda: results.setdefault("first", state.rebuild()))
+    t.start()
+    assert started.wait(30)
+    second = state.rebuild()
+    assert second["ok"] is False and "already running" in second["message"]
+    assert state.building and state.index is old  # questions meanwhile use the old index
+    assert state.index.retrieve("shelter", 1)
+    release.set()
+    t.join(60)
+    assert results["first"]["ok"] is True, results
+    assert state.index is not old and not state.building
+    assert state.status()["documents"] == 2
+    assert state.rebuild()["ok"] is True  # once finished, a rebuild runs again
+
+
+def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
+    from qa.index import load_index
+    from qa.webapp import EMPTY_PROMPT, chat_turn
+
+    index_dir, corpus, _ = fake_index
+    index = load_index(index_dir, corpus, embedder=fake_embedder)
+
+    empty = chat_turn(index, "  \n ", 5, [])
+    assert empty.user is None and empty.reply == EMPTY_PROMPT and empty.question is None
+
+    long = chat_turn(index, "why " * 300, 5, [])
+    assert "limit is 1000" in long.reply and long.keep_input and long.question is None
+    assert long.user.endswith(" …")
+
+    xss = chat_turn(index, "<img src=x onerror=alert(1)>", 5, [])
+    assert xss.user == "&lt;img src=x onerror=alert(1)&gt;"
+    assert xss.question == "<img src=x onerror=alert(1)>"
+    assert "<img" not in xss.reply and "<img" not in "".join(xss.contexts)
+
+    turn = chat_turn(index, "Who runs the long-term shelter for victims?", 3, [])
+    assert turn.answer is not None and len(turn.contexts) == len(turn.choices) == 3
+    assert turn.picked is not None and 'class="qa-here"' in turn.contexts[turn.picked]
