@@ -345,19 +345,14 @@ def test_five_megabyte_single_line(tmp_path, unit):
         assert doc.text[s.start : s.end] == s.text
 
 
-def _parse_seconds(n_paragraphs: int, repeat: int) -> float:
-    text = "Title\n\n" + "A fact here.[1]\n\n" * n_paragraphs + "References\n\n1. ^ Source.\n"
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        doc = parse_text(text, "many.txt")
-        best = min(best, time.perf_counter() - t0)
-    assert len(doc.paragraphs) == n_paragraphs
-    assert doc.sentences[-1].refs == (1,)
-    return best
+def test_many_cited_paragraphs_each_get_their_ref():
+    """Thousands of cited paragraphs (a 5 MB article): every sentence keeps its marker's ref.
 
-
-def test_many_cited_paragraphs_parse_in_linear_time():
-    """A 5 MB article has ~15,000 paragraphs; parsing must not grow with their square."""
-    small, large = _parse_seconds(1500, repeat=3), _parse_seconds(6000, repeat=1)
-    assert large < 8 * small + 0.2, f"1500 paragraphs: {small:.2f}s, 6000: {large:.2f}s"
+    (Parse time is measured by the benchmark, not asserted here.)
+    """
+    n = 6000
+    text = "Title\n\n" + "A fact here.[1]\n\n" * n + "References\n\n1. ^ Source.\n"
+    doc = parse_text(text, "many.txt")
+    assert len(doc.paragraphs) == n
+    assert all(s.refs == (1,) for s in doc.sentences)
+    assert not doc.warnings
