@@ -24,8 +24,8 @@ def _dirs(args) -> tuple[Path, Path]:
 
 
 def _load(args):
-    from .index import build_index, load_index
     from .errors import IndexMissingError, StaleIndexError
+    from .index import build_index, load_index
 
     corpus, index = _dirs(args)
     try:
@@ -34,6 +34,8 @@ def _load(args):
         print(f"qa: {e}", file=sys.stderr)
         print(f"qa: building the index from {corpus} into {index} …", file=sys.stderr)
         report = build_index(corpus, index, args.model)
+        for w in report.warnings:
+            print(f"qa: warning: {w}", file=sys.stderr)
         print(f"qa: {report.summary()}", file=sys.stderr)
         return load_index(index, corpus, args.model)
 
@@ -43,11 +45,19 @@ def cmd_build(args) -> int:
     from .index import build_index
 
     corpus, index = _dirs(args)
+    from .embedding import default_show_progress
+
     settings = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
-    print(f"building {index} from {corpus} …", file=sys.stderr)
+    show_progress = False if args.no_progress else default_show_progress()
+    if show_progress:  # for a person watching; scripts get one line on failure
+        print(f"building {index} from {corpus} …", file=sys.stderr)
     report = build_index(
-        corpus, index, args.model, settings,
-        show_progress=False if args.no_progress else None, wait=args.wait,
+        corpus,
+        index,
+        args.model,
+        settings,
+        show_progress=show_progress,
+        wait=args.wait,
     )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -93,6 +103,15 @@ def cmd_eval(args) -> int:
     corpus, _ = _dirs(args)
     idx = _load(args)
     questions = evaluate.load_questions(args.questions)
+    if args.calibrate:
+        cal = evaluate.calibrate(idx, questions)
+        cv = cal["cross_validated"]
+        print(
+            f"calibrated abstention on {cal['questions']} questions: weights {cal['weights']}, "
+            f"bias {cal['bias']}; 5-fold cross-validated abstention recall "
+            f"{cv['abstention_recall']:.3f}, answerable wrongly abstained "
+            f"{cv['wrongly_abstained']:.3f}"
+        )
     ret = evaluate.evaluate_retrieval(idx, questions)
     base = evaluate.evaluate_baseline(corpus, idx.embedder, questions)
     results = {"retrieval": [asdict(ret), asdict(base)]}
@@ -136,8 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--overlap", type=int, default=1, help="sentences shared by neighbours")
     b.add_argument("--max-chars", type=int, default=600, help="characters per chunk at most")
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
-    b.add_argument("--wait", type=float, default=0.0,
-                   help="seconds to wait for another running build (default: refuse at once)")
+    b.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait for another running build (default: refuse at once)",
+    )
     b.set_defaults(func=cmd_build)
 
     s = sub.add_parser("search", parents=[common], help="show the best matching passages")
@@ -156,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
     e.add_argument("--questions", default="eval/questions.jsonl")
     e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    e.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="refit the abstention model on the gold set (writes qa/calibration.json)",
+    )
     e.set_defaults(func=cmd_eval)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
@@ -171,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # Corpus warnings reach the user once: from the BuildReport, or in the error that
+        # ends the build; logging them as well would print each twice.
+        logging.getLogger("qa.corpus").setLevel(logging.ERROR)
     if args.model:
         os.environ["QA_MODEL"] = args.model
     try:

@@ -32,10 +32,55 @@ MARKER_RUN_RE = re.compile(r"(?:\[\d{1,4}\])+")
 _REF_ENTRY_RE = re.compile(r"^\s*(\d{1,4})[.)]\s+(.*\S)\s*$")
 _BACKLINK_RE = re.compile(r"^\^\s*((?:[a-z]{1,2}\s+)*)")
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co",
-    "corp", "no", "nos", "fig", "al", "approx", "dept", "est", "gen", "gov", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "e.g", "i.e",
-    "cf", "vol", "pp", "p", "mt", "ft", "lt", "col", "sgt", "capt", "rev", "hon",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "jr",
+    "sr",
+    "vs",
+    "etc",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "no",
+    "nos",
+    "fig",
+    "al",
+    "approx",
+    "dept",
+    "est",
+    "gen",
+    "gov",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "e.g",
+    "i.e",
+    "cf",
+    "vol",
+    "pp",
+    "p",
+    "mt",
+    "ft",
+    "lt",
+    "col",
+    "sgt",
+    "capt",
+    "rev",
+    "hon",
 }
 # A sentence end: terminal punctuation, optional closing quotes/brackets, optional markers.
 _NEXT_CHAR_RE = re.compile(r"\s*(\S)")
@@ -120,7 +165,7 @@ def _is_heading(block: str) -> bool:
     if block.startswith("#"):
         return True
     words = block.split()
-    return 0 < len(words) <= 10 and block[-1] not in ".!?:;,\"”’" and block[0].isupper()
+    return 0 < len(words) <= 10 and block[-1] not in '.!?:;,"”’' and block[0].isupper()
 
 
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
@@ -142,6 +187,11 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int, int
     Returns ``(start, end, span_end)`` triples: ``end`` stops before trailing markers,
     ``span_end`` after them. Never cuts inside a marker.
     """
+    return [t for triple in _sentence_spans(text, start, end) for t in _split_long(text, *triple)]
+
+
+def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
+    """Sentences of ``text[start:end]`` at punctuation only, however long they are."""
     out: list[tuple[int, int, int]] = []
     s = start
     for m in _SENT_END_RE.finditer(text, start, end):
@@ -160,7 +210,7 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int, int
         tail_end = end
         mm = re.search(r"(?:\[\d{1,4}\])+$", text[s:end])
         out.append((s, s + mm.start() if mm and mm.start() > 0 else tail_end, tail_end))
-    return [piece for triple in out for piece in _split_long(text, *triple)]
+    return out
 
 
 def _split_long(text: str, s: int, e: int, span_end: int) -> list[tuple[int, int, int]]:
@@ -275,14 +325,20 @@ def parse_text(text: str, doc_id: str, path: str | None = None) -> Document:
         if in_refs:
             _parse_reference_block(doc, text, b_start, b_end)
             continue
-        spans = split_sentences(text, b_start, b_end)
+        raw = _sentence_spans(text, b_start, b_end)
+        long = [e - s for s, e, _ in raw if e - s > MAX_SENTENCE_CHARS]
+        if long:
+            doc.warnings.append(
+                f"{doc.path}:{_line_of(text, b_start)}: {len(long)} stretch(es) of text without "
+                f"sentence punctuation (the longest {max(long)} characters) were split at spaces "
+                f"into pieces of at most {MAX_SENTENCE_CHARS} characters"
+            )
+        spans = [t for triple in raw for t in _split_long(text, *triple)]
         refs = attribute(spans, _marker_runs(text, b_start, b_end))
         p_index = len(doc.paragraphs)
         sentences = []
         for (s, e, se), r in zip(spans, refs, strict=True):
-            sentences.append(
-                Sentence(doc_id, sent_index, p_index, section, s, e, se, r, text[s:e])
-            )
+            sentences.append(Sentence(doc_id, sent_index, p_index, section, s, e, se, r, text[s:e]))
             sent_index += 1
         doc.paragraphs.append(Paragraph(p_index, section, b_start, b_end, tuple(sentences)))
     _check_citations(doc)
@@ -291,11 +347,9 @@ def parse_text(text: str, doc_id: str, path: str | None = None) -> Document:
 
 def _check_citations(doc: Document) -> None:
     cited: set[int] = set()
-    for m in MARKER_RE.finditer(doc.text):
+    markers = (m for p in doc.paragraphs for m in MARKER_RE.finditer(doc.text, p.start, p.end))
+    for m in markers:
         n = int(m.group(1))
-        in_paragraph = any(p.start <= m.start() < p.end for p in doc.paragraphs)
-        if not in_paragraph:
-            continue
         cited.add(n)
         if doc.references and n not in doc.references:
             doc.warnings.append(
@@ -321,7 +375,9 @@ def read_document(path: Path, root: Path) -> Document:
     except OSError as e:
         raise CorpusError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
     if b"\x00" in raw[:8192]:
-        raise CorpusError(f"{path}: looks like a binary file (NUL bytes); remove it from the corpus")
+        raise CorpusError(
+            f"{path}: looks like a binary file (NUL bytes); remove it from the corpus"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -342,6 +398,11 @@ def read_document(path: Path, root: Path) -> Document:
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The ``.txt``/``.md`` files under ``corpus_dir``, sorted; hidden files are skipped."""
     corpus_dir = Path(corpus_dir)
+    if corpus_dir.exists() and not corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus directory {corpus_dir} is a file, not a directory; point --corpus (or "
+            "QA_CORPUS_DIR) at a directory of .txt or .md files"
+        )
     if not corpus_dir.is_dir():
         raise CorpusError(
             f"corpus directory {corpus_dir} does not exist; create it and put .txt or .md files "

@@ -34,7 +34,7 @@ import numpy as np
 
 from . import __version__
 from .bm25 import BM25, tokenize
-from .chunking import Chunk, ChunkerSettings, chunk_documents, embed_text, text_key
+from .chunking import ChunkerSettings, chunk_documents, embed_text, text_key
 from .corpus import corpus_files, load_corpus
 from .embedding import Embedder, default_show_progress, get_embedder, resolve_model
 from .errors import (
@@ -138,6 +138,47 @@ def build_lock(index_dir: Path, wait: float = 0.0):
         os.close(fd)
 
 
+def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
+    """Remove what a killed build left next to ``index_dir``; call only while holding the lock.
+
+    Only a lock holder writes ``.<name>.tmp-*`` and ``.<name>.old-*``, so under the lock every
+    one of them is stale. An ``.old-*`` directory is the previous index if a build died between
+    the two renames of :func:`swap_in`; it is put back when ``index_dir`` is missing.
+    """
+    index_dir = Path(index_dir)
+    removed = []
+    old = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"))
+    tmp = sorted(index_dir.parent.glob(f".{index_dir.name}.tmp-*"))
+    for path in old + tmp:
+        if not path.is_dir() or path.is_symlink():
+            continue
+        if path in old and not index_dir.exists():
+            os.rename(path, index_dir)
+            log.warning("restored the previous index from %s", path)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        log.info("removed %s, left by an interrupted build", path)
+        removed.append(path)
+    return removed
+
+
+def _test_pause(stage: str) -> None:
+    """Test-only hook: stop a build at ``stage`` so a test can kill it there.
+
+    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, swap, swapped) the build prints
+    ``qa-test: paused at <stage>`` on stderr and sleeps until the file named by
+    ``QA_TEST_RESUME_FILE`` exists (at most ``QA_TEST_PAUSE_SECONDS``, default 600). Used only
+    by tests/test_crash_safety.py; never set it otherwise.
+    """
+    if os.environ.get("QA_TEST_PAUSE_AT") != stage:
+        return
+    os.write(2, f"qa-test: paused at {stage}\n".encode())
+    resume = os.environ.get("QA_TEST_RESUME_FILE")
+    deadline = time.monotonic() + float(os.environ.get("QA_TEST_PAUSE_SECONDS", "600"))
+    while time.monotonic() < deadline and not (resume and os.path.exists(resume)):
+        time.sleep(0.05)
+
+
 def _embed_cached(
     embedder: Embedder,
     texts: list[str],
@@ -163,7 +204,7 @@ def _old_cache(index_dir: Path, model: str) -> tuple[dict[str, np.ndarray], set[
     old_chunk_keys: set[str] = set()
     try:
         manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
+        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
             return cache, old_chunk_keys
         same_model = manifest.get("model") == model
         for records, vectors in (
@@ -177,9 +218,42 @@ def _old_cache(index_dir: Path, model: str) -> tuple[dict[str, np.ndarray], set[
                 vecs = np.load(index_dir / vectors, mmap_mode="r", allow_pickle=False)
                 if len(vecs) == len(keys):
                     cache.update((k, np.array(v)) for k, v in zip(keys, vecs, strict=True))
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         log.info("no usable embedding cache in %s (%s); embedding everything", index_dir, e)
     return cache, old_chunk_keys
+
+
+def _old_corpus_files(index_dir: Path) -> dict[str, str]:
+    """Corpus hashes recorded by the previous build, or {} when there is no usable manifest."""
+    try:
+        files = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        files = files["corpus_files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def check_target(index_dir: Path, corpus_dir: Path) -> None:
+    """Refuse to build over a directory that is not an index (it would be replaced)."""
+    index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
+    if index_dir.resolve() == corpus_dir.resolve() or corpus_dir.resolve().is_relative_to(
+        index_dir.resolve()
+    ):
+        raise QAError(
+            f"index directory {index_dir} holds the corpus {corpus_dir}; "
+            "choose another --index directory"
+        )
+    if (
+        index_dir.is_dir()
+        and any(index_dir.iterdir())
+        and not (index_dir / "manifest.json").exists()
+    ):
+        raise QAError(
+            f"{index_dir} is not empty and is not an index (no manifest.json); building would "
+            "replace it. Choose a new or empty --index directory"
+        )
+    if index_dir.exists() and not index_dir.is_dir():
+        raise QAError(f"{index_dir} is a file, not a directory; choose another --index path")
 
 
 def _read_lines(path: Path) -> list[str]:
@@ -270,15 +344,16 @@ def build_index(
     show_progress = default_show_progress() if show_progress is None else show_progress
     embedder = embedder or get_embedder(model)
     model_name = embedder.name
+    check_target(index_dir, corpus_dir)
     with build_lock(index_dir, wait=wait):
+        _test_pause("locked")
+        clean_stale_temp_dirs(index_dir)
         fingerprint = corpus_fingerprint(corpus_dir)
         docs, warnings = load_corpus(corpus_dir)
         chunks = chunk_documents(docs, settings)
         sentences = [s for d in docs for s in d.sentences]
         cache, old_keys = _old_cache(index_dir, model_name)
-        old_files: dict[str, str] = {}
-        with contextlib.suppress(OSError, ValueError):
-            old_files = json.loads((index_dir / "manifest.json").read_text())["corpus_files"]
+        old_files = _old_corpus_files(index_dir)
         dim = embedder.dim
         chunk_texts = [c.embed_text for c in chunks]
         doc_titles = {d.doc_id: d.title for d in docs}
@@ -295,16 +370,29 @@ def build_index(
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the index from other users
         try:
             _write_index(
-                tmp, docs, chunks, sentences, chunk_vecs, sent_vecs, new_keys, sent_texts,
-                settings, model_name, dim, fingerprint, index_kind,
+                tmp,
+                docs,
+                chunks,
+                sentences,
+                chunk_vecs,
+                sent_vecs,
+                new_keys,
+                sent_texts,
+                settings,
+                model_name,
+                dim,
+                fingerprint,
+                index_kind,
             )
             seconds = time.perf_counter() - t0
             _finish_manifest(tmp, seconds)
             _fsync_dir(tmp)
+            _test_pause("swap")
             swap_in(tmp, index_dir)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        _test_pause("swapped")
     changed = sorted(
         {f for f in set(fingerprint) | set(old_files) if fingerprint.get(f) != old_files.get(f)}
     )
@@ -326,8 +414,19 @@ def build_index(
 
 
 def _write_index(
-    tmp, docs, chunks, sentences, chunk_vecs, sent_vecs, chunk_keys, sent_texts,
-    settings, model_name, dim, fingerprint, index_kind,
+    tmp,
+    docs,
+    chunks,
+    sentences,
+    chunk_vecs,
+    sent_vecs,
+    chunk_keys,
+    sent_texts,
+    settings,
+    model_name,
+    dim,
+    fingerprint,
+    index_kind,
 ) -> None:
     import faiss
 
@@ -363,6 +462,7 @@ def _write_index(
             for c, key in zip(chunks, chunk_keys, strict=True)
         ),
     )
+    _test_pause("writing")  # docs and chunks are written, the rest not yet
     _write_jsonl(
         tmp / "sentences.jsonl",
         (
@@ -444,7 +544,9 @@ def read_manifest(index_dir: Path) -> dict:
         raise StaleIndexError(f"index {index_dir} has old format version {version}; {fix}")
     for name in DATA_FILES:
         p = index_dir / name
-        info = files.get(name) or {}
+        info = files.get(name) if isinstance(files, dict) else None
+        if not isinstance(info, dict):
+            raise CorruptIndexError(f"{path} does not describe {name}; {fix}")
         if not p.exists():
             raise CorruptIndexError(f"index file {p} is missing; {fix}")
         size = p.stat().st_size
@@ -458,7 +560,7 @@ def read_manifest(index_dir: Path) -> dict:
 
 
 def check_fresh(manifest: dict, index_dir: Path, corpus_dir: Path | None, model: str | None):
-    """Raise StaleIndexError when the corpus or the model differ from what the index was built on."""
+    """Raise StaleIndexError when the corpus or model differ from those the index was built on."""
     wanted = resolve_model(model)
     if manifest["model"] != wanted:
         raise StaleIndexError(

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 1000
 MAX_K = 50
+#: Longer raw input is refused before it is cleaned (whitespace padding included).
+MAX_RAW_QUESTION_CHARS = 20 * MAX_QUESTION_CHARS
 RRF_K = 60
 
 
@@ -80,10 +82,15 @@ def clean_question(question: object) -> str:
     """Validate and normalize a question; raises QuestionError with what to change."""
     if not isinstance(question, str):
         raise QuestionError(f"the question must be text, not {type(question).__name__}")
-    # Invalid surrogates cannot be encoded; control characters carry no meaning for search.
-    q = question.encode("utf-8", "replace").decode("utf-8")
+    if len(question) > MAX_RAW_QUESTION_CHARS:  # refuse before scanning megabytes
+        raise QuestionError(
+            f"the question has {len(question)} characters; the limit is {MAX_QUESTION_CHARS}. "
+            "Ask something shorter"
+        )
+    # Lone surrogates (undecodable input) cannot be encoded and control characters carry no
+    # meaning for search: both become spaces (not "?", which would turn junk into a question).
     q = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cs") or ch == "\ufffd" else ch for ch in q
+        " " if unicodedata.category(ch) in ("Cc", "Cs") or ch == "\ufffd" else ch for ch in question
     )
     q = " ".join(q.split())
     if not q:
@@ -113,8 +120,18 @@ def _read_jsonl(path: Path) -> list[dict]:
 class LoadedIndex:
     """A loaded index, ready for repeated queries (use ``qa.load_index`` to get one)."""
 
-    def __init__(self, index_dir, manifest, embedder, docs, chunks, sentences, faiss_index,
-                 bm25, sentence_vectors):
+    def __init__(
+        self,
+        index_dir,
+        manifest,
+        embedder,
+        docs,
+        chunks,
+        sentences,
+        faiss_index,
+        bm25,
+        sentence_vectors,
+    ):
         self.index_dir = Path(index_dir)
         self.manifest = manifest
         self.embedder: Embedder = embedder
@@ -133,19 +150,37 @@ class LoadedIndex:
 
         docs = [
             DocRecord(
-                r["doc_id"], r["path"], r["title"], r["text"],
+                r["doc_id"],
+                r["path"],
+                r["title"],
+                r["text"],
                 {int(k): v for k, v in r["references"].items()},
             )
             for r in _read_jsonl(index_dir / "docs.jsonl")
         ]
         chunks = [
-            ChunkRecord(r["doc"], r["start"], r["end"], r["section"], r["paragraph"],
-                        tuple(r["refs"]), tuple(r["sentences"]))
+            ChunkRecord(
+                r["doc"],
+                r["start"],
+                r["end"],
+                r["section"],
+                r["paragraph"],
+                tuple(r["refs"]),
+                tuple(r["sentences"]),
+            )
             for r in _read_jsonl(index_dir / "chunks.jsonl")
         ]
         sentences = [
-            SentenceRecord(i, r["doc"], r["start"], r["end"], r["span_end"], r["paragraph"],
-                           r["section"], tuple(r["refs"]))
+            SentenceRecord(
+                i,
+                r["doc"],
+                r["start"],
+                r["end"],
+                r["span_end"],
+                r["paragraph"],
+                r["section"],
+                tuple(r["refs"]),
+            )
             for i, r in enumerate(_read_jsonl(index_dir / "sentences.jsonl"))
         ]
         faiss_index = faiss.read_index(str(index_dir / "vectors.faiss"))
@@ -167,8 +202,7 @@ class LoadedIndex:
                 f"index {index_dir} is inconsistent ({'; '.join(problems)}); "
                 "run `qa build` to rebuild it"
             )
-        return cls(index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25,
-                   svecs)
+        return cls(index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25, svecs)
 
     # -- accessors ---------------------------------------------------------------------------
 
@@ -176,9 +210,17 @@ class LoadedIndex:
         c = self.chunks[i]
         d = self.docs[c.doc]
         return Passage(
-            text=d.text[c.start : c.end], doc_id=d.doc_id, title=d.title, section=c.section,
-            refs=c.refs, score=float(score), start=c.start, end=c.end,
-            dense_score=float(dense), lexical_score=float(lexical), chunk=i,
+            text=d.text[c.start : c.end],
+            doc_id=d.doc_id,
+            title=d.title,
+            section=c.section,
+            refs=c.refs,
+            score=float(score),
+            start=c.start,
+            end=c.end,
+            dense_score=float(dense),
+            lexical_score=float(lexical),
+            chunk=i,
         )
 
     def document_text(self, doc_id: str) -> str:
@@ -245,6 +287,12 @@ class LoadedIndex:
         k = check_k(k)
         ranked, _ = self.ranked(question, max(50, 4 * k))
         return [self.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
+
+    def answer(self, question: str, k: int = 5, history: list[str] | None = None):
+        """Answer ``question`` with verbatim quotes (see ``qa.answer``)."""
+        from .answer import answer_with_index
+
+        return answer_with_index(self, question, k, history)
 
     def __repr__(self) -> str:
         c = self.manifest["counts"]

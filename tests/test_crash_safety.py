@@ -1,0 +1,250 @@
+"""Crash safety of `qa build`: kill -9 at several points, two builds at once, leftovers.
+
+The slow tests run the real `python -m qa.cli build` (real model) in a subprocess over a copy of the
+session's real index, after editing the corpus ("38 cases" -> "41 cases") so that the new index
+differs from the old one. A build is stopped at a named stage with the test-only hook
+``QA_TEST_PAUSE_AT`` of qa/index.py, or at a fixed time after its start, and killed with
+SIGKILL. Whatever the moment, ``qa.index.load_index`` must then load a complete index (its
+manifest checksums verified) that answers: the old one before the swap, the new one after.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FakeEmbedder
+
+from qa.answer import answer_with_index
+from qa.errors import BuildInProgressError
+from qa.index import build_index, build_lock, load_index
+
+ARTICLE = "human_trafficking_in_laos.txt"
+QUESTION = "How many trafficking cases were investigated in 2007?"
+OLD, NEW = "38 cases", "41 cases"
+
+
+class Build:
+    """A `qa build` subprocess whose stderr is read line by line in the background."""
+
+    def __init__(self, corpus, index_dir, *extra, pause_at=None, resume_file=None):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+        env["CI"] = "1"
+        if pause_at:
+            env["QA_TEST_PAUSE_AT"] = pause_at
+        if resume_file:
+            env["QA_TEST_RESUME_FILE"] = str(resume_file)
+        args = ["build", "--corpus", str(corpus), "--index", str(index_dir), "--no-progress"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qa.cli", *args, *extra],
+            cwd=Path(index_dir).parent,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.started = time.monotonic()
+        self.lines: list[str] = []
+        self._new_line = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self._new_line:
+                self.lines.append(line.rstrip("\n"))
+                self._new_line.notify_all()
+        with self._new_line:
+            self._new_line.notify_all()
+
+    def wait_for_pause(self, stage: str, timeout: float = 180):
+        marker = f"qa-test: paused at {stage}"
+        deadline = time.monotonic() + timeout
+        with self._new_line:
+            while marker not in self.lines:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    self.kill()
+                    pytest.fail(f"build never reached {stage!r}; stderr:\n" + "\n".join(self.lines))
+                self._new_line.wait(min(left, 0.5))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=60)
+        self._reader.join(timeout=10)
+
+    def finish(self, timeout: float = 300) -> tuple[int, str, str]:
+        out = self.proc.stdout.read() if self.proc.stdout else ""
+        rc = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        return rc, out, "\n".join(self.lines)
+
+
+@pytest.fixture
+def workspace(tmp_path, real_index):
+    """A copy of the real index and its corpus, the corpus edited since: (corpus, index_dir)."""
+    src_index, src_corpus = real_index
+    corpus, index_dir = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(src_corpus, corpus)
+    shutil.copytree(src_index, index_dir)
+    path = corpus / ARTICLE
+    text = path.read_text(encoding="utf-8")
+    assert OLD in text
+    path.write_text(text.replace(OLD, NEW), encoding="utf-8")
+    return corpus, index_dir
+
+
+def snapshot(index_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(index_dir.iterdir())}
+
+
+def temp_dirs(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.is_dir() and p.name.startswith(".index."))
+
+
+def assert_index_answers(index_dir: Path, embedder, expected: str):
+    """The index loads (manifest, sizes and checksums verified) and answers from ``expected``."""
+    idx = load_index(index_dir, embedder=embedder)
+    top = idx.retrieve(QUESTION, 3)[0]
+    assert expected in top.text and top.refs == (2,)
+    ans = answer_with_index(idx, QUESTION)
+    assert ans.found and any(expected in q.text for q in ans.quotes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("after", [0.5, 1.5, 3.0])
+def test_kill_after_seconds_keeps_a_loadable_index(workspace, real_embedder, after):
+    corpus, index_dir = workspace
+    before = snapshot(index_dir)
+    build = Build(corpus, index_dir)
+    time.sleep(max(0.0, build.started + after - time.monotonic()))
+    finished = build.proc.poll() == 0  # a fast machine may be done already
+    build.kill()
+    if finished:
+        assert_index_answers(index_dir, real_embedder, NEW)
+    else:
+        assert snapshot(index_dir) == before
+        assert_index_answers(index_dir, real_embedder, OLD)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("stage", "expected", "leftover"),
+    [
+        ("locked", OLD, False),  # holds the lock, nothing written yet
+        ("swap", OLD, True),  # the new index is complete in its temp dir, not yet swapped in
+        ("swapped", NEW, False),  # swapped in, the lock not yet released
+    ],
+)
+def test_kill_at_stage_keeps_a_loadable_index(workspace, real_embedder, stage, expected, leftover):
+    corpus, index_dir = workspace
+    before = snapshot(index_dir)
+    build = Build(corpus, index_dir, pause_at=stage)
+    build.wait_for_pause(stage)
+    build.kill()
+    assert build.proc.returncode == -signal.SIGKILL
+    assert bool(temp_dirs(index_dir.parent)) is leftover
+    if expected == OLD:
+        assert snapshot(index_dir) == before
+    assert_index_answers(index_dir, real_embedder, expected)
+
+
+@pytest.mark.slow
+def test_leftover_temp_dirs_do_not_break_the_next_build(workspace, real_embedder):
+    corpus, index_dir = workspace
+    before = snapshot(index_dir)
+    build = Build(corpus, index_dir, pause_at="writing")
+    build.wait_for_pause("writing")
+    build.kill()
+    leftovers = temp_dirs(index_dir.parent)
+    assert len(leftovers) == 1 and leftovers[0].startswith(".index.tmp-")
+    assert (index_dir.parent / leftovers[0] / "docs.jsonl").exists()  # half written
+    assert snapshot(index_dir) == before
+    assert_index_answers(index_dir, real_embedder, OLD)
+    # a swap that died between its two renames leaves an ".old-" copy behind as well
+    shutil.copytree(index_dir, index_dir.parent / ".index.old-99999")
+
+    rc, out, err = Build(corpus, index_dir).finish()
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert temp_dirs(index_dir.parent) == []
+    assert f"changed files: {ARTICLE}" in out
+    assert_index_answers(index_dir, real_embedder, NEW)
+
+
+@pytest.mark.slow
+def test_two_builds_at_once_one_refused_one_waits(workspace, real_embedder, tmp_path):
+    corpus, index_dir = workspace
+    resume = tmp_path / "resume"
+    first = Build(corpus, index_dir, pause_at="locked", resume_file=resume)
+    waiting = None
+    try:
+        first.wait_for_pause("locked")
+
+        # without --wait: refused at once with one line, nothing written
+        rc, out, err = Build(corpus, index_dir).finish(timeout=120)
+        assert rc == 1 and out == ""
+        assert err.strip().splitlines() == [
+            f"qa: error: another build of {index_dir} is running; wait for it to finish "
+            "(or use --wait)"
+        ]
+        assert temp_dirs(index_dir.parent) == []
+
+        # with --wait: blocks until the first build is done, then runs on its result
+        waiting = Build(corpus, index_dir, "--wait", "300")
+        time.sleep(3)
+        assert waiting.proc.poll() is None
+        assert temp_dirs(index_dir.parent) == []
+        resume.touch()
+        rc1, out1, err1 = first.finish()
+        rc2, out2, err2 = waiting.finish()
+    finally:
+        resume.touch()
+        for build in (first, waiting):
+            if build is not None:
+                build.kill()
+    assert rc1 == 0, err1
+    assert rc2 == 0, err2
+    assert "0 chunk(s) and 0 sentence(s) embedded" not in out1  # the first did the work
+    # the second started after the first had swapped in: it found every vector cached
+    assert "0 added, 0 removed" in out2 and "0 chunk(s) and 0 sentence(s) embedded" in out2
+    assert temp_dirs(index_dir.parent) == []
+    assert_index_answers(index_dir, real_embedder, NEW)
+
+
+# --------------------------------------------------------- leftovers, in process (fake model)
+
+
+def test_leftovers_are_kept_while_another_build_holds_the_lock(tmp_path, corpus_copy):
+    """A temp dir is only stale when nobody holds the lock: a live build's is never touched."""
+    index_dir = tmp_path / "index"
+    live = tmp_path / ".index.tmp-live"
+    live.mkdir()
+    (live / "docs.jsonl").write_text("{}\n")
+    with build_lock(index_dir), pytest.raises(BuildInProgressError):
+        build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+    assert (live / "docs.jsonl").exists()
+    build_index(corpus_copy, index_dir, embedder=FakeEmbedder())  # lock free: now it is stale
+    assert temp_dirs(tmp_path) == []
+
+
+def test_index_left_aside_by_a_dead_swap_is_restored(tmp_path, corpus_copy):
+    """Killed between the two renames of a non-exchanging swap: index/ is missing and the old
+    index sits in .index.old-PID. The next build puts it back and reuses its vectors."""
+    index_dir = tmp_path / "index"
+    build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+    index_dir.rename(tmp_path / ".index.old-4242")
+    (tmp_path / ".index.tmp-dead").mkdir()
+    fake = FakeEmbedder()
+    report = build_index(corpus_copy, index_dir, embedder=fake)
+    assert fake.encoded == 0 and report.chunks_unchanged == report.chunks
+    assert temp_dirs(tmp_path) == []
+    assert load_index(index_dir, corpus_copy, embedder=FakeEmbedder()).retrieve(QUESTION, 1)
