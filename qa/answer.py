@@ -303,11 +303,12 @@ def answer_with_index(index, question: str, k: int = 5, history: list[str] | Non
     cands = score_candidates(index, question, query, qvec, passages)
     best = cands[0] if cands else None
     features = evidence_features(index, question, query, best, followup=query != question)
-    conf = confidence(features, calibration_for(index.manifest["model"]))
+    calibration = calibration_for(index.manifest["model"])
+    conf = confidence(features, calibration)
     ans = Answer(
         question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
     )
-    if best is not None and conf >= 0.5:
+    if best is not None and conf >= calibration.get("threshold", 0.5):
         groups = select_sentences(index, cands)
         by_sentence = {c.sentence: c.score for c in cands}
         ans.quotes = [_quote(index, g, max(by_sentence.get(s, 0.0) for s in g)) for g in groups]

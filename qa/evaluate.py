@@ -268,17 +268,29 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 50)
     return w[:-1], float(w[-1])
 
 
-def cross_validate(X, y, folds: int = 5, seed: int = 0) -> dict:
-    """Abstention figures of the calibrated rule on held-out folds (an honest estimate)."""
+def cross_validate(X, y, folds: int = 5, seed: int = 0, extra=None) -> dict:
+    """Abstention figures of the calibrated rule on held-out folds (an honest estimate).
+
+    ``extra`` = (X, y) rows that are always trained on and never scored.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     pred = np.zeros(len(y))
+    Xe, ye = extra if extra is not None else (X[:0], y[:0])
     for f in range(folds):
         test = order[f::folds]
         train = np.setdiff1d(order, test)
-        w, b = fit_logistic(X[train], y[train])
+        w, b = fit_logistic(np.vstack([X[train], Xe]), np.concatenate([y[train], ye]))
         pred[test] = 1.0 / (1.0 + np.exp(-(X[test] @ w + b)))
-    answered = pred >= 0.5
+    return {"threshold": choose_threshold(pred, y), "pred": pred}
+
+
+#: The operating point: at most this share of answerable questions may be abstained on.
+MAX_WRONGLY_ABSTAINED = 0.05
+
+
+def abstention_rates(pred, y, threshold: float) -> dict:
+    answered = pred >= threshold
     unans = y == 0
     return {
         "abstention_recall": float((~answered & unans).sum() / max(1, unans.sum())),
@@ -286,13 +298,44 @@ def cross_validate(X, y, folds: int = 5, seed: int = 0) -> dict:
     }
 
 
-def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) -> dict:
-    """Fit the abstention model on the gold set and write it to ``qa/calibration.json``."""
+def choose_threshold(pred, y, limit: float = MAX_WRONGLY_ABSTAINED) -> float:
+    """The highest probability cut whose held-out wrongly-abstained share stays within limit.
+
+    Abstaining on an answerable question hides a fact the text holds; the issue bounds that
+    at 5%, and the cut is the strictest one that respects the bound.
+    """
+    for t in np.arange(0.70, 0.04, -0.01):
+        if abstention_rates(pred, y, float(t))["wrongly_abstained"] <= limit:
+            return round(float(t), 2)
+    return 0.05
+
+
+DEFAULT_NEGATIVES = Path("eval/calibration_negatives.jsonl")
+
+
+def calibrate(
+    index,
+    questions: list[GoldQuestion],
+    path: Path | None = None,
+    negatives: list[GoldQuestion] | None = None,
+) -> dict:
+    """Fit the abstention model and write it to ``qa/calibration.json``.
+
+    It is fitted on the gold set plus ``eval/calibration_negatives.jsonl`` (junk, code,
+    injection strings and chit-chat a public text box receives; without them nothing in the
+    gold set pins down what very low similarity means). Cross-validated figures are computed
+    on the gold set alone, with the negatives always in the training folds.
+    """
     from .abstention import CALIBRATION_FILE
 
+    if negatives is None:
+        negatives = load_questions(DEFAULT_NEGATIVES) if DEFAULT_NEGATIVES.exists() else []
     X, y = abstention_data(index, questions)
-    w, b = fit_logistic(X, y)
-    cv = cross_validate(X, y)
+    Xn, yn = abstention_data(index, negatives) if negatives else (X[:0], y[:0])
+    w, b = fit_logistic(np.vstack([X, Xn]), np.concatenate([y, yn]))
+    folds = cross_validate(X, y, extra=(Xn, yn))
+    threshold = folds["threshold"]
+    cv = abstention_rates(folds["pred"], y, threshold)
     result = {
         "features": [
             "dense_similarity",
@@ -303,8 +346,10 @@ def calibrate(index, questions: list[GoldQuestion], path: Path | None = None) ->
         ],
         "weights": [round(float(v), 4) for v in w],
         "bias": round(float(b), 4),
+        "threshold": threshold,
         "model": index.manifest["model"],
         "questions": len(y),
+        "negatives": len(yn),
         "cross_validated": cv,
     }
     (path or CALIBRATION_FILE).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -309,10 +309,16 @@ def real_loaded(real_index, real_embedder):
 
 
 #: Questions the article does not answer: the answerer must say so rather than guess.
-JUNK = ["lao", "emoji-only", "sql", "shell", "shell-backticks", "script-tag", "format-strings",
-        pytest.param("path-traversal", marks=pytest.mark.xfail(strict=True, reason=(
-            "known: qa.answer quotes a passage for '../../../../etc/passwd' (confidence 0.67); "
-            "the abstention model, not the validation, needs the fix")))]  # fmt: skip
+JUNK = [
+    "lao",
+    "emoji-only",
+    "sql",
+    "shell",
+    "shell-backticks",
+    "script-tag",
+    "format-strings",
+    "path-traversal",
+]
 #: The real question wrapped in noise: still answered from the article, with ref [2].
 WRAPPED = ["nul-inside", "control-inside", "lone-surrogates-inside", "emoji", "bidi-override"]
 
