@@ -1,0 +1,130 @@
+"""Safe writes for the index directory: a build lock, atomic swap, crash leftovers.
+
+A build writes a complete index into a temporary sibling directory and swaps it in at once, so
+a reader never sees half an index and a failed or killed build leaves the old one in place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+from .errors import BuildInProgressError
+
+log = logging.getLogger(__name__)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path, wait: float = 0.0):
+    """Hold an exclusive lock for building ``index_dir``; refuse if another process has it."""
+    index_dir = Path(index_dir)
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = index_dir.parent / f".{index_dir.name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise BuildInProgressError(
+                        f"another build of {index_dir} is running; wait for it to finish "
+                        "(or use --wait)"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
+    """Remove what a killed build left next to ``index_dir``; call only while holding the lock.
+
+    Only a lock holder writes ``.<name>.tmp-*`` and ``.<name>.old-*``, so under the lock every
+    one of them is stale. An ``.old-*`` directory is the previous index if a build died between
+    the two renames of :func:`swap_in`; it is put back when ``index_dir`` is missing.
+    """
+    index_dir = Path(index_dir)
+    removed = []
+    old = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"))
+    tmp = sorted(index_dir.parent.glob(f".{index_dir.name}.tmp-*"))
+    for path in old + tmp:
+        if not path.is_dir() or path.is_symlink():
+            continue
+        if path in old and not index_dir.exists():
+            os.rename(path, index_dir)
+            log.warning("restored the previous index from %s", path)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        log.info("removed %s, left by an interrupted build", path)
+        removed.append(path)
+    return removed
+
+
+def _test_pause(stage: str) -> None:
+    """Test-only hook: stop a build at ``stage`` so a test can kill it there.
+
+    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, swap, swapped) the build prints
+    ``qa-test: paused at <stage>`` on stderr and sleeps until the file named by
+    ``QA_TEST_RESUME_FILE`` exists (at most ``QA_TEST_PAUSE_SECONDS``, default 600). Used only
+    by tests/test_crash_safety.py; never set it otherwise.
+    """
+    if os.environ.get("QA_TEST_PAUSE_AT") != stage:
+        return
+    os.write(2, f"qa-test: paused at {stage}\n".encode())
+    resume = os.environ.get("QA_TEST_RESUME_FILE")
+    deadline = time.monotonic() + float(os.environ.get("QA_TEST_PAUSE_SECONDS", "600"))
+    while time.monotonic() < deadline and not (resume and os.path.exists(resume)):
+        time.sleep(0.05)
+
+
+def _fsync_dir(path: Path) -> None:
+    for p in [*path.iterdir(), path]:
+        fd = os.open(p, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two directories (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    res = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return res == 0
+
+
+def swap_in(tmp: Path, index_dir: Path) -> None:
+    """Make ``tmp`` the index at ``index_dir`` without a moment where neither is complete."""
+    if not index_dir.exists():
+        os.rename(tmp, index_dir)
+        return
+    if _exchange(tmp, index_dir):
+        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old index
+        return
+    old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
+    os.rename(index_dir, old)
+    os.rename(tmp, index_dir)
+    shutil.rmtree(old, ignore_errors=True)
