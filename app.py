@@ -25,6 +25,9 @@ EXAMPLES = [
 ]
 DEFAULT_K = 5
 MAX_UI_K = 20
+#: Largest file Gradio's generic POST /gradio_api/upload accepts (larger: HTTP 413). The app
+#: takes no uploads, so this only bounds what a client can put in Gradio's temp directory.
+MAX_FILE_SIZE = "1mb"
 
 CSS = """
 #qa-header h1 { margin-bottom: 0.2em; }
@@ -128,7 +131,11 @@ def build_blocks(state):
 
     docs = state.index.docs
     title = docs[0].title if len(docs) == 1 else "the corpus"
-    with gr.Blocks(title=f"Ask: {title}", analytics_enabled=False) as demo:
+    # delete_cache: drop anything uploaded to Gradio's temp dir after an hour (the app takes
+    # no uploads, but the route exists); see SECURITY.md.
+    with gr.Blocks(
+        title=f"Ask: {title}", analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as demo:
         messages_st, questions_st, contexts_st = gr.State([]), gr.State([]), gr.State([])
         gr.Markdown(
             f"# Ask *{md_text(title)}*\n"
@@ -267,8 +274,18 @@ def build_app(corpus_dir=None, index_dir=None, model: str | None = None, warm_up
     return build_blocks(state)
 
 
-def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False, **kwargs):
-    """Serve ``demo`` with the app's theme and CSS; returns what ``Blocks.launch`` returns."""
+def launch(
+    demo,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    share: bool = False,
+    max_file_size: str | int | None = MAX_FILE_SIZE,
+    **kwargs,
+):
+    """Serve ``demo`` with the app's theme and CSS; returns what ``Blocks.launch`` returns.
+
+    No MCP server, no server-side rendering, and uploads capped at ``max_file_size``.
+    """
     import gradio as gr
 
     demo.queue(default_concurrency_limit=1)
@@ -280,6 +297,7 @@ def launch(demo, host: str = "127.0.0.1", port: int = 7860, share: bool = False,
         theme=gr.themes.Soft(primary_hue="indigo"),
         ssr_mode=False,
         mcp_server=False,
+        max_file_size=max_file_size,
         show_error=True,
         **kwargs,
     )

@@ -133,9 +133,24 @@ def cmd_eval(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from app import main as app_main  # app.py sits at the project root
+    root = Path(__file__).resolve().parent.parent
+    if str(root) not in sys.path and (root / "app.py").exists():
+        sys.path.insert(0, str(root))
+    try:
+        from app import main as app_main  # app.py sits at the project root
+    except ImportError as e:
+        raise QAError(
+            f"cannot start the web app ({e}); run `qa serve` from the project directory "
+            "that holds app.py"
+        ) from e
 
     argv = ["--host", args.host, "--port", str(args.port)]
+    passthrough = (("--corpus", args.corpus), ("--index", args.index), ("--model", args.model))
+    for flag, value in passthrough:
+        if value:
+            argv += [flag, value]
+    if args.share:
+        argv.append("--share")
     return app_main(argv) or 0
 
 
@@ -189,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("serve", parents=[common], help="start the web app")
     v.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
     v.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    v.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     v.set_defaults(func=cmd_serve)
     return p
 
