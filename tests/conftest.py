@@ -145,3 +145,12 @@ def real_index(tmp_path_factory, article_path, real_embedder):
     index_dir = base / "index"
     build_index(corpus, index_dir, embedder=real_embedder, show_progress=False)
     return index_dir, corpus
+
+
+@pytest.fixture(scope="session")
+def real_loaded(real_index, real_embedder):
+    """``real_index`` loaded with the real model, once per session. Read-only: do not modify it."""
+    from qa.index import load_index
+
+    index_dir, corpus = real_index
+    return load_index(index_dir, corpus, embedder=real_embedder)

@@ -13,14 +13,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def idx(real_index, real_embedder):
-    from qa.index import load_index
-
-    index_dir, corpus = real_index
-    return load_index(index_dir, corpus, embedder=real_embedder)
-
-
-@pytest.fixture(scope="module")
 def doc(article_doc):
     return article_doc
 
@@ -36,8 +28,8 @@ def _sentence_refs(doc, start, end):
     return tuple(refs)
 
 
-def test_shelter_question_quotes_lao_womens_union_with_ref_2(idx):
-    ans = answer_with_index(idx, "Who runs the long-term shelter for victims?")
+def test_shelter_question_quotes_lao_womens_union_with_ref_2(real_loaded):
+    ans = answer_with_index(real_loaded, "Who runs the long-term shelter for victims?")
     assert ans.found
     first = ans.quotes[0]
     assert "Lao Women’s Union" in first.text
@@ -51,8 +43,8 @@ def test_shelter_question_quotes_lao_womens_union_with_ref_2(idx):
 @pytest.mark.parametrize(
     "question", ["What is the capital of France?", "What is the population of Laos?"]
 )
-def test_unanswerable_questions_say_so_and_show_closest_passages(idx, question):
-    ans = answer_with_index(idx, question)
+def test_unanswerable_questions_say_so_and_show_closest_passages(real_loaded, question):
+    ans = answer_with_index(real_loaded, question)
     assert not ans.found
     assert ans.quotes == [] and ans.references == []
     assert "does not say" in ans.markdown
@@ -60,11 +52,11 @@ def test_unanswerable_questions_say_so_and_show_closest_passages(idx, question):
     assert ans.passages and ans.passages[0].text in ans.markdown
 
 
-def test_every_quote_is_verbatim_with_the_sources_refs_on_the_gold_set(idx, doc):
+def test_every_quote_is_verbatim_with_the_sources_refs_on_the_gold_set(real_loaded, doc):
     """The invariant: quote text == document_text[start:end], refs == attribution."""
     checked = 0
     for q in load_questions():
-        ans = answer_with_index(idx, q.question, history=list(q.history))
+        ans = answer_with_index(real_loaded, q.question, history=list(q.history))
         for quote in ans.quotes:
             assert doc.text[quote.start : quote.end] == quote.text, q.id
             assert quote.refs == _sentence_refs(doc, quote.start, quote.end), q.id
@@ -76,19 +68,19 @@ def test_every_quote_is_verbatim_with_the_sources_refs_on_the_gold_set(idx, doc)
     assert checked >= 60
 
 
-def test_first_quote_is_short(idx):
-    ans = answer_with_index(idx, "How many trafficking cases were investigated in 2007?")
+def test_first_quote_is_short(real_loaded):
+    ans = answer_with_index(real_loaded, "How many trafficking cases were investigated in 2007?")
     assert ans.found and "38 cases" in ans.quotes[0].text
     assert ans.quotes[0].text.count(". ") == 0  # one sentence, not a paragraph
 
 
-def test_followup_uses_the_previous_question(idx):
+def test_followup_uses_the_previous_question(real_loaded):
     first = "Which tier did the US State Department place Laos in for 2018?"
-    ans = answer_with_index(idx, "What about 2023?", history=[first])
+    ans = answer_with_index(real_loaded, "What about 2023?", history=[first])
     assert ans.found
     assert "Tier 2" in ans.quotes[0].text
     assert ans.quotes[0].refs == (4,)
-    alone = answer_with_index(idx, "What about 2023?")
+    alone = answer_with_index(real_loaded, "What about 2023?")
     assert alone.query == "What about 2023?"
     assert ans.query.startswith(first)
 
@@ -100,8 +92,8 @@ def test_followup_detection():
     assert resolve_query("Who runs the shelter?", ["How many cases?"]) == "Who runs the shelter?"
 
 
-def test_answer_to_dict_is_json(idx):
-    ans = answer_with_index(idx, "When did Laos ratify the UN TIP Protocol?")
+def test_answer_to_dict_is_json(real_loaded):
+    ans = answer_with_index(real_loaded, "When did Laos ratify the UN TIP Protocol?")
     data = json.loads(json.dumps(ans.to_dict()))
     assert data["found"] is True
     assert data["quotes"][0]["refs"] == [1]

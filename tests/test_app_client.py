@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
@@ -27,52 +24,6 @@ NEW_TEXT = (
 START_TIMEOUT = 240  # seconds: a cold start builds the index with the real model
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(corpus: Path, index: Path, log_path: Path):
-    """`python app.py` on a free port; returns (process, url) once the page is served."""
-    port = free_port()
-    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "CI": "1"}
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_app
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    proc.log = log
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.close()
-            pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        time.sleep(0.25)
-    stop_app(proc)
-    pytest.fail(f"app.py did not serve {url} within {START_TIMEOUT}s:\n{log_path.read_text()}")
-
-
-def stop_app(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
-    proc.log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app over a writable copy of the corpus and a fresh index: (url, corpus_dir, index)."""
@@ -81,9 +32,13 @@ def server(tmp_path_factory):
     corpus.mkdir()
     shutil.copy2(ROOT / "corpus" / ARTICLE_NAME, corpus / ARTICLE_NAME)
     index = base / "index"
-    proc, url = start_app(corpus, index, base / "app.log")
-    yield url, corpus, index
-    stop_app(proc)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    argv = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "CI": "1"}
+    log_path = base / "app.log"
+    with running_server(argv, cwd=ROOT, env=env, url=url, log_path=log_path, timeout=START_TIMEOUT):
+        yield url, corpus, index
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,11 @@ any previous index untouched.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from conftest import FakeEmbedder
+from helpers import assert_one_line_error, run_qa
 
 from qa.chunking import ChunkerSettings, chunk_documents
 from qa.corpus import MAX_SENTENCE_CHARS, read_document
@@ -200,30 +198,6 @@ def test_only_bad_files_is_one_error_naming_each(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- CLI
-
-
-def run_qa(*args, cwd):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["CI"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, f"stderr should be one line, got:\n{proc.stderr}"
-    assert lines[0].startswith("qa: error:")
-    for needle in needles:
-        assert needle in lines[0]
-    assert proc.stdout == ""
 
 
 def test_cli_build_missing_corpus_keeps_index(tmp_path, corpus_copy):

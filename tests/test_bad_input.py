@@ -8,13 +8,12 @@ the fake embedder; tests marked slow use the real model.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
 from conftest import FakeEmbedder
+from helpers import assert_one_line_error, run_qa
 
 import qa
 from qa.answer import Answer, answer_with_index
@@ -89,16 +88,22 @@ def _ids(d):
     return list(d)
 
 
-@pytest.fixture(scope="module")
-def fake_loaded(tmp_path_factory, article_path):
-    """The article indexed with the fake embedder, loaded with a fresh fake: (index, fake)."""
-    base = tmp_path_factory.mktemp("bad-input")
+def _index_article(tmp_path_factory, article_path, name, embedder):
+    """A fresh corpus holding only the article, indexed by ``embedder``: (index_dir, corpus)."""
+    base = tmp_path_factory.mktemp(name)
     corpus = base / "corpus"
     corpus.mkdir()
     (corpus / article_path.name).write_bytes(article_path.read_bytes())
-    build_index(corpus, base / "index", embedder=FakeEmbedder(), show_progress=False)
+    build_index(corpus, base / "index", embedder=embedder, show_progress=False)
+    return base / "index", corpus
+
+
+@pytest.fixture(scope="module")
+def fake_loaded(tmp_path_factory, article_path):
+    """The article indexed with the fake embedder, loaded with a fresh fake: (index, fake)."""
+    index_dir, corpus = _index_article(tmp_path_factory, article_path, "bad-input", FakeEmbedder())
     fake = FakeEmbedder()
-    return load_index(base / "index", corpus, embedder=fake), fake
+    return load_index(index_dir, corpus, embedder=fake), fake
 
 
 def _check_passages(idx, passages, k):
@@ -220,37 +225,8 @@ def test_index_keeps_answering_after_bad_input(fake_loaded):
 @pytest.fixture(scope="module")
 def cli_index(tmp_path_factory, article_path):
     """An index the CLI accepts without loading a model (fake vectors, default model name)."""
-    base = tmp_path_factory.mktemp("bad-input-cli")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    (corpus / article_path.name).write_bytes(article_path.read_bytes())
-    build_index(corpus, base / "index", embedder=FakeEmbedder(name=DEFAULT_MODEL))
-    return base / "index", corpus
-
-
-def run_qa(*args, cwd):
-    """`python -m qa.cli ARGS`; bytes arguments reach it undecoded (as a shell would pass them)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["CI"] = "1"
-    argv = [sys.executable, "-m", "qa.cli", *(a if isinstance(a, bytes) else str(a) for a in args)]
-    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, timeout=300)
-    return (
-        proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
-        proc.stderr.decode("utf-8", "replace"),
-    )
-
-
-def assert_one_line_error(rc, out, err, *needles):
-    assert rc == 1, err
-    assert "Traceback" not in err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, f"stderr should be one line, got:\n{err}"
-    assert lines[0].startswith("qa: error:")
-    assert len(lines[0]) < 300  # the question is not echoed back
-    for needle in needles:
-        assert needle in lines[0]
-    assert out == ""
+    fake = FakeEmbedder(name=DEFAULT_MODEL)
+    return _index_article(tmp_path_factory, article_path, "bad-input-cli", fake)
 
 
 CLI_BAD = {
@@ -268,26 +244,27 @@ CLI_BAD = {
 def test_cli_bad_question_is_one_line(cli_index, tmp_path, question, needle):
     index_dir, corpus = cli_index
     for command in ("search", "ask"):
-        result = run_qa(command, question, "--index", index_dir, "--corpus", corpus, cwd=tmp_path)
-        assert_one_line_error(*result, needle)
+        proc = run_qa(command, question, "--index", index_dir, "--corpus", corpus, cwd=tmp_path)
+        assert_one_line_error(proc, needle, max_len=300)
 
 
 @pytest.mark.parametrize("k", ["0", "-1", "51", "1000000000"])
 def test_cli_bad_k_is_one_line_naming_the_limit(cli_index, tmp_path, k):
     index_dir, corpus = cli_index
     args = ("-k", k, "--index", index_dir, "--corpus", corpus)
-    assert_one_line_error(*run_qa("search", QUESTION, *args, cwd=tmp_path), "from 1 to 50")
+    proc = run_qa("search", QUESTION, *args, cwd=tmp_path)
+    assert_one_line_error(proc, "from 1 to 50", max_len=300)
 
 
 @pytest.mark.parametrize("k", ["three", "2.5", "", "1e9"])
 def test_cli_non_integer_k_is_a_usage_error(cli_index, tmp_path, k):
     index_dir, corpus = cli_index
-    rc, out, err = run_qa(
+    proc = run_qa(
         "search", QUESTION, "-k", k, "--index", index_dir, "--corpus", corpus, cwd=tmp_path
     )
-    assert rc == 2
-    assert "Traceback" not in err and out == ""
-    assert "argument -k: invalid int value" in err
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert "argument -k: invalid int value" in proc.stderr
 
 
 @pytest.mark.parametrize("question", ["\x00", "\x00\x00 \x00", "\x00\ud800\x00"])
@@ -296,16 +273,10 @@ def test_cli_in_process_nul_question_is_one_line(cli_index, capsys, question):
     index_dir, corpus = cli_index
     rc = main(["search", question, "--index", str(index_dir), "--corpus", str(corpus)])
     out, err = capsys.readouterr()
-    assert_one_line_error(rc, out, err, "empty")
+    assert_one_line_error(subprocess.CompletedProcess([], rc, out, err), "empty", max_len=300)
 
 
 # ---------------------------------------------------------------------- real model (slow)
-
-
-@pytest.fixture(scope="module")
-def real_loaded(real_index, real_embedder):
-    index_dir, corpus = real_index
-    return load_index(index_dir, corpus, embedder=real_embedder)
 
 
 #: Questions the article does not answer: the answerer must say so rather than guess.
@@ -364,11 +335,11 @@ def test_real_model_cli_subprocess_odd_bytes(real_index, tmp_path):
     """A real process: undecodable bytes, RTL text and emoji in argv; answered, not crashed."""
     index_dir, corpus = real_index
     question = b"How many cases were \xff investigated in 2007? " + "كم 🙂".encode()
-    rc, out, err = run_qa(
+    proc = run_qa(
         "ask", question, "-k", "3", "--json", "--index", index_dir, "--corpus", corpus, cwd=tmp_path
     )
-    assert rc == 0, err
-    assert "Traceback" not in err
-    ans = json.loads(out)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    ans = json.loads(proc.stdout)
     assert ans["question"] == "How many cases were investigated in 2007? كم 🙂"
     assert ans["found"] is True and "38 cases" in ans["quotes"][0]["text"]

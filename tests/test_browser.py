@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import free_port, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,57 +26,23 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     """`python app.py` over a copy of the corpus and a fresh index, on a free port."""
     base = tmp_path_factory.mktemp("browser")
     shutil.copytree(ROOT / "corpus", base / "corpus")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "CI": "1",
         "QA_CORPUS_DIR": str(base / "corpus"),
         "QA_INDEX_DIR": str(base / "index"),
     }
-    log_path = base / "app.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"app.py did not serve {url} in {START_TIMEOUT}s:\n{log_path.read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(url, timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.25)
+    argv = [sys.executable, "app.py", "--port", str(port)]
+    log_path = base / "app.log"
+    with running_server(argv, cwd=ROOT, env=env, url=url, log_path=log_path, timeout=START_TIMEOUT):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 from conftest import FakeEmbedder
+from helpers import assert_one_line_error, run_qa
 
 from qa.chunking import ChunkerSettings, chunk_documents
 from qa.cli import main
@@ -37,30 +35,6 @@ def default_named_index(tmp_path, corpus_copy):
     index_dir = tmp_path / "index"
     build_index(corpus_copy, index_dir, embedder=FakeEmbedder(name=DEFAULT_MODEL))
     return index_dir, corpus_copy
-
-
-def run_qa(*args, cwd):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    env["CI"] = "1"
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(proc, *needles):
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, f"stderr should be one line, got:\n{proc.stderr}"
-    assert lines[0].startswith("qa: error:")
-    for needle in needles:
-        assert needle in lines[0]
-    assert proc.stdout == ""
 
 
 # -------------------------------------------------------------------- subprocess: exit codes

@@ -12,14 +12,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def idx(real_index, real_embedder):
-    from qa.index import load_index
-
-    index_dir, corpus = real_index
-    return load_index(index_dir, corpus, embedder=real_embedder)
-
-
-@pytest.fixture(scope="module")
 def questions():
     return evaluate.load_questions()
 
@@ -38,23 +30,23 @@ def test_gold_set_shape(questions, article_text):
                 assert a in article_text, f"{q.id}: {a!r} is not in the article"
 
 
-def test_retrieval_thresholds(idx, questions):
-    scores = evaluate.evaluate_retrieval(idx, questions)
+def test_retrieval_thresholds(real_loaded, questions):
+    scores = evaluate.evaluate_retrieval(real_loaded, questions)
     assert scores.questions >= 40
     assert scores.hit1 >= 0.85, scores
     assert scores.hit3 >= 0.95, scores
     assert scores.mrr >= scores.hit1
 
 
-def test_hybrid_beats_naive_baseline(idx, questions, real_index, real_embedder):
-    ours = evaluate.evaluate_retrieval(idx, questions)
+def test_hybrid_beats_naive_baseline(real_loaded, questions, real_index, real_embedder):
+    ours = evaluate.evaluate_retrieval(real_loaded, questions)
     base = evaluate.evaluate_baseline(real_index[1], real_embedder, questions)
     assert ours.hit1 > base.hit1
     assert ours.mrr > base.mrr
 
 
-def test_answer_thresholds(idx, questions):
-    s = evaluate.evaluate_answers(idx, questions)
+def test_answer_thresholds(real_loaded, questions):
+    s = evaluate.evaluate_answers(real_loaded, questions)
     assert s.citation_accuracy == 1.0, s.failures
     assert s.mean_first_quote_chars <= 300
     assert s.wrongly_abstained <= 0.05, s.failures
@@ -80,12 +72,12 @@ HELD_OUT_JUNK = [
 
 
 @pytest.mark.parametrize("question", HELD_OUT_JUNK)
-def test_held_out_junk_is_not_answered(idx, question):
+def test_held_out_junk_is_not_answered(real_loaded, question):
     from qa.answer import answer_with_index
 
     negatives = {q.question for q in evaluate.load_questions(evaluate.DEFAULT_NEGATIVES)}
     assert question not in negatives
-    assert not answer_with_index(idx, question).found
+    assert not answer_with_index(real_loaded, question).found
 
 
 def test_calibration_file_matches_features():

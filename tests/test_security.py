@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import free_port, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
@@ -30,12 +31,6 @@ START_TIMEOUT = 240  # seconds: a cold start builds the index with the real mode
 HTTP_TIMEOUT = 30
 MIB = 1024 * 1024
 APP_ENV = ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -229,16 +224,6 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def stop(proc, log) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=15)
-    log.close()
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`python app.py` with no arguments (port from QA_PORT) over a copy of the corpus.
@@ -269,31 +254,12 @@ def server(tmp_path_factory):
         GRADIO_SSR_MODE="True",
         GRADIO_ANALYTICS_ENABLED="True",
     )
-    log_path = base / "app.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
-    proc = subprocess.Popen(
-        [sys.executable, str(launcher), str(ROOT), str(connect_log)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"app.py exited with {proc.returncode}:\n{log_path.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"app.py did not serve {url} in {START_TIMEOUT}s:\n{log_path.read_text()}"
-                )
-            try:
-                if http(url + "/", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.25)
+    argv = [sys.executable, str(launcher), str(ROOT), str(connect_log)]
+    log_path = base / "app.log"
+    with running_server(
+        argv, cwd=ROOT, env=env, url=url + "/", log_path=log_path, timeout=START_TIMEOUT
+    ) as proc:
         yield {
             "url": url,
             "port": port,
@@ -304,8 +270,6 @@ def server(tmp_path_factory):
             "tmp": tmp,
             "connect_log": connect_log,
         }
-    finally:
-        stop(proc, log)
 
 
 def process_tree(pid: int):

@@ -1,0 +1,117 @@
+"""Helpers shared by the test modules: the `qa` command in a subprocess, and app servers.
+
+Imported as ``from helpers import ...`` (tests/ is on sys.path, as for conftest). The file name
+does not match ``test_*.py``, so pytest does not collect it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_qa(*args, cwd, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m qa.cli ARGS` without any QA_* variable, with CI=1.
+
+    bytes arguments reach the command undecoded (as a shell would pass them); anything else is
+    passed as ``str(arg)``. stdout and stderr are decoded as UTF-8, undecodable bytes replaced.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env["CI"] = "1"
+    argv = [sys.executable, "-m", "qa.cli", *(a if isinstance(a, bytes) else str(a) for a in args)]
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(proc, *needles: str, max_len: int | None = None) -> None:
+    """Exit code 1, nothing on stdout, and one `qa: error:` line holding every needle.
+
+    With ``max_len``, that line must also be shorter than it (e.g. the question not echoed).
+    """
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, f"stderr should be one line, got:\n{proc.stderr}"
+    assert lines[0].startswith("qa: error:")
+    if max_len is not None:
+        assert len(lines[0]) < max_len, lines[0]
+    for needle in needles:
+        assert needle in lines[0]
+    assert proc.stdout == ""
+
+
+def stop_process(proc: subprocess.Popen, log=None) -> None:
+    """Terminate ``proc`` (kill it if it has not exited within 15 s), then close ``log``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=15)
+    if log is not None:
+        log.close()
+
+
+def wait_until_served(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
+    """Poll ``url`` until it answers HTTP 200.
+
+    Fails the test, showing the server's log, if ``proc`` exits first or ``timeout`` seconds
+    pass. Does not stop ``proc``: the caller does, whatever happens.
+    """
+
+    def server_log() -> str:
+        return log_path.read_text(encoding="utf-8", errors="replace")
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the server for {url} exited with {proc.returncode}:\n{server_log()}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not serve {url} within {timeout}s:\n{server_log()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+
+
+@contextlib.contextmanager
+def running_server(
+    argv: list[str], *, cwd: Path, env: dict[str, str], url: str, log_path: Path, timeout: float
+) -> Iterator[subprocess.Popen]:
+    """Start ``argv`` (stdout and stderr to ``log_path``) and wait until ``url`` is served.
+
+    Yields the process; stops it on leaving, also when it failed to start serving.
+    """
+    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop_process
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until_served(url, proc, log_path, timeout)
+        yield proc
+    finally:
+        stop_process(proc, log)
