@@ -587,3 +587,19 @@ def test_real_index_round_trip_and_answers(real_index, real_embedder):
     assert "Tier 2" in tier.text and 4 in tier.refs
     protocol = a[3][0]
     assert "ratified" in protocol.text and protocol.refs == (1,)
+
+
+def test_large_corpora_switch_to_hnsw_with_the_same_top_results(
+    tmp_path, corpus_copy, fake_embedder, monkeypatch
+):
+    """Above EXACT_MAX_CHUNKS the index is HNSW; on a small corpus it finds what exact finds."""
+    exact_dir, approx_dir = tmp_path / "exact", tmp_path / "approx"
+    build_index(corpus_copy, exact_dir, embedder=fake_embedder, show_progress=False)
+    monkeypatch.setattr(qa.index, "EXACT_MAX_CHUNKS", 5)
+    build_index(corpus_copy, approx_dir, embedder=fake_embedder, show_progress=False)
+    assert json.loads((exact_dir / "manifest.json").read_text())["faiss_index"] == "flat"
+    assert json.loads((approx_dir / "manifest.json").read_text())["faiss_index"] == "hnsw"
+    exact = load_index(exact_dir, corpus_copy, embedder=fake_embedder)
+    approx = load_index(approx_dir, corpus_copy, embedder=fake_embedder)
+    for q in ["How many cases were investigated in 2007?", "Tier 2 in 2023", "shelter"]:
+        assert [p.text for p in approx.retrieve(q, 3)] == [p.text for p in exact.retrieve(q, 3)]
