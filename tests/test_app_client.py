@@ -251,3 +251,102 @@ def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
     turn = chat_turn(index, "Who runs the long-term shelter for victims?", 3, [])
     assert turn.answer is not None and len(turn.contexts) == len(turn.choices) == 3
     assert turn.picked is not None and 'class="qa-here"' in turn.contexts[turn.picked]
+
+
+# ------------------------------------------------- the bad-input matrix, through the web API
+
+
+def _web_cases(cases: dict) -> dict:
+    """The cases a JSON client can send as the question (text; None is refused by the form)."""
+    return {name: case for name, case in cases.items() if isinstance(case[0], str)}
+
+
+def _bad_input_cases():
+    from test_bad_input import BAD_K, BAD_QUESTIONS, ODD_QUESTIONS
+
+    bad = _web_cases(BAD_QUESTIONS)
+    # JSON joins "\ud800\udfff" into one real character; over HTTP only unpaired ones are lone.
+    bad["lone-surrogates-only"] = ("\udcff\udcfe\ud800", "empty")
+    return bad, ODD_QUESTIONS, BAD_K
+
+
+WEB_BAD, WEB_ODD, WEB_BAD_K = _bad_input_cases()
+
+
+class RawAppError(Exception):
+    """The app answered a raw HTTP call with an error event."""
+
+
+def raw_call(url: str, api: str, *data, timeout: float = 60):
+    """Call a named endpoint over plain HTTP with ASCII-escaped JSON.
+
+    gradio_client (httpx) cannot send lone surrogates at all; JSON can, as \\udXXX escapes,
+    so this is how a raw client gets them to the server.
+    """
+    import json
+    import urllib.request
+
+    body = json.dumps({"data": list(data)}).encode("ascii")
+    req = urllib.request.Request(
+        f"{url}gradio_api/call{api}", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        event_id = json.loads(r.read())["event_id"]
+    with urllib.request.urlopen(f"{url}gradio_api/call{api}/{event_id}", timeout=timeout) as r:
+        stream = r.read().decode("utf-8")
+    event, payload = None, None
+    for line in stream.splitlines():
+        if line.startswith("event:"):
+            event = line.split(":", 1)[1].strip()
+        elif line.startswith("data:"):
+            payload = line.split(":", 1)[1].strip()
+    if event == "error":
+        raise RawAppError(payload or "")
+    assert event == "complete", stream
+    return json.loads(payload)[0]
+
+
+def ask(client, server, question, k, api_name):
+    """gradio_client when it can encode the question, raw HTTP when it cannot."""
+    try:
+        question.encode("utf-8")
+    except UnicodeEncodeError:
+        return raw_call(server[0], api_name, question, k, None)
+    return call(client, question, k, api_name=api_name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("question", "needle"), WEB_BAD.values(), ids=list(WEB_BAD))
+def test_web_api_refuses_bad_questions_naming_the_limit(client, server, question, needle):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises((AppError, RawAppError)) as err:
+        ask(client, server, question, 5, "/answer")
+    assert needle in str(err.value)
+    assert "Traceback" not in str(err.value)
+    assert call(client, SHELTER_Q, 1, api_name="/retrieve")  # still serving
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", WEB_ODD.values(), ids=list(WEB_ODD))
+def test_web_api_answers_odd_questions_with_verbatim_quotes(client, server, question, article_text):
+    ans = ask(client, server, question, 5, "/answer")
+    assert isinstance(ans["found"], bool)
+    assert ans["passages"], "the closest passages are always returned"
+    for quote in ans["quotes"]:
+        assert article_text[quote["start"] : quote["end"]] == quote["text"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("k", "needle"), WEB_BAD_K.values(), ids=list(WEB_BAD_K))
+def test_web_api_bad_k_is_refused_or_coerced_never_a_crash(client, k, needle):
+    """The form's number input may coerce "3" or 2.5; anything else must name the limit."""
+    from gradio_client.exceptions import AppError
+
+    try:
+        ans = call(client, SHELTER_Q, k, api_name="/answer")
+    except AppError as err:
+        assert needle in str(err) and "Traceback" not in str(err)
+    else:
+        assert k in ("3", 2.5, True) and isinstance(ans["found"], bool)
+    assert call(client, SHELTER_Q, 1, api_name="/retrieve")
