@@ -28,6 +28,8 @@ MAX_UI_K = 20
 #: Largest file Gradio's generic POST /gradio_api/upload accepts (larger: HTTP 413). The app
 #: takes no uploads, so this only bounds what a client can put in Gradio's temp directory.
 MAX_FILE_SIZE = "1mb"
+#: Sessions whose chat state is kept; the oldest are dropped beyond this.
+SESSION_CAPACITY = 500
 
 CSS = """
 #qa-header h1 { margin-bottom: 0.2em; }
@@ -298,6 +300,9 @@ def launch(
         ssr_mode=False,
         mcp_server=False,
         max_file_size=max_file_size,
+        # Gradio keeps every session's state (default 10,000 sessions): API calls without a
+        # session id each open one, ~75 KiB apiece, so memory grew per request. Keep fewer.
+        state_session_capacity=SESSION_CAPACITY,
         show_error=True,
         **kwargs,
     )
