@@ -7,7 +7,9 @@ does not match ``test_*.py``, so pytest does not collect it.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -115,3 +117,67 @@ def running_server(
         yield proc
     finally:
         stop_process(proc, log)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ROOT / "corpus" / "human_trafficking_in_laos.txt"
+
+
+@contextlib.contextmanager
+def app_on_corpus_copy(base: Path, timeout: float):
+    """`python app.py` on a free loopback port over a copy of the article in ``base``.
+
+    Yields (url, corpus_dir, index_dir, process); the index is built at start-up.
+    """
+    corpus = base / "corpus"
+    corpus.mkdir()
+    shutil.copy2(ARTICLE, corpus / ARTICLE.name)
+    index = base / "index"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    argv = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
+    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "CI": "1"}
+    with running_server(
+        argv, cwd=ROOT, env=env, url=url, log_path=base / "app.log", timeout=timeout
+    ) as proc:
+        yield url, corpus, index, proc
+
+
+class AppCallError(RuntimeError):
+    """The app answered a plain HTTP API call with an error event."""
+
+
+def api_call(url: str, api_name: str, *args, session: str | None = None, timeout: float = 120):
+    """Call a named endpoint over Gradio's HTTP API; returns its output, raises on error.
+
+    The JSON body is ASCII-escaped, so even lone surrogates reach the server (gradio_client,
+    over httpx, cannot send them).
+
+    ``session``: the session hash to send (as gradio_client sends one per Client); without
+    it the server makes up a new session for every call.
+    """
+    body = json.dumps({"data": list(args), "session_hash": session}).encode("utf-8")
+    req = urllib.request.Request(
+        f"{url}gradio_api/call/{api_name}",
+        data=body,
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        event_id = json.load(r)["event_id"]
+    deadline = time.monotonic() + timeout
+    event = None
+    with urllib.request.urlopen(
+        f"{url}gradio_api/call/{api_name}/{event_id}", timeout=timeout
+    ) as r:
+        for raw in r:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"/{api_name} took over {timeout}s")
+            line = raw.decode("utf-8").rstrip("\r\n")
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = line.split(":", 1)[1].strip()
+                if event == "error":
+                    raise AppCallError(f"/{api_name} failed: {data}")
+                return json.loads(data)[0]
+    raise RuntimeError(f"/{api_name}: the event stream ended without a result")

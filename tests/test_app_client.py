@@ -5,14 +5,11 @@ Also fast checks of the app's escaping and of its rebuild/swap logic (no server,
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 import threading
 from pathlib import Path
 
 import pytest
-from helpers import free_port, running_server
+from helpers import AppCallError, api_call, app_on_corpus_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
@@ -27,17 +24,12 @@ START_TIMEOUT = 240  # seconds: a cold start builds the index with the real mode
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app over a writable copy of the corpus and a fresh index: (url, corpus_dir, index)."""
-    base = tmp_path_factory.mktemp("app")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy2(ROOT / "corpus" / ARTICLE_NAME, corpus / ARTICLE_NAME)
-    index = base / "index"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    argv = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
-    env = {**os.environ, "QA_CORPUS_DIR": str(corpus), "QA_INDEX_DIR": str(index), "CI": "1"}
-    log_path = base / "app.log"
-    with running_server(argv, cwd=ROOT, env=env, url=url, log_path=log_path, timeout=START_TIMEOUT):
+    with app_on_corpus_copy(tmp_path_factory.mktemp("app"), START_TIMEOUT) as (
+        url,
+        corpus,
+        index,
+        _,
+    ):
         yield url, corpus, index
 
 
@@ -273,45 +265,12 @@ def _bad_input_cases():
 WEB_BAD, WEB_ODD, WEB_BAD_K = _bad_input_cases()
 
 
-class RawAppError(Exception):
-    """The app answered a raw HTTP call with an error event."""
-
-
-def raw_call(url: str, api: str, *data, timeout: float = 60):
-    """Call a named endpoint over plain HTTP with ASCII-escaped JSON.
-
-    gradio_client (httpx) cannot send lone surrogates at all; JSON can, as \\udXXX escapes,
-    so this is how a raw client gets them to the server.
-    """
-    import json
-    import urllib.request
-
-    body = json.dumps({"data": list(data)}).encode("ascii")
-    req = urllib.request.Request(
-        f"{url}gradio_api/call{api}", body, {"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        event_id = json.loads(r.read())["event_id"]
-    with urllib.request.urlopen(f"{url}gradio_api/call{api}/{event_id}", timeout=timeout) as r:
-        stream = r.read().decode("utf-8")
-    event, payload = None, None
-    for line in stream.splitlines():
-        if line.startswith("event:"):
-            event = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            payload = line.split(":", 1)[1].strip()
-    if event == "error":
-        raise RawAppError(payload or "")
-    assert event == "complete", stream
-    return json.loads(payload)[0]
-
-
 def ask(client, server, question, k, api_name):
     """gradio_client when it can encode the question, raw HTTP when it cannot."""
     try:
         question.encode("utf-8")
     except UnicodeEncodeError:
-        return raw_call(server[0], api_name, question, k, None)
+        return api_call(server[0], api_name.lstrip("/"), question, k, None, timeout=60)
     return call(client, question, k, api_name=api_name)
 
 
@@ -320,7 +279,7 @@ def ask(client, server, question, k, api_name):
 def test_web_api_refuses_bad_questions_naming_the_limit(client, server, question, needle):
     from gradio_client.exceptions import AppError
 
-    with pytest.raises((AppError, RawAppError)) as err:
+    with pytest.raises((AppError, AppCallError)) as err:
         ask(client, server, question, 5, "/answer")
     assert needle in str(err.value)
     assert "Traceback" not in str(err.value)

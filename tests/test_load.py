@@ -8,19 +8,14 @@ thread, and nothing to share between threads. All traffic goes to 127.0.0.1.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import statistics
-import sys
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-from helpers import free_port, running_server
+from helpers import api_call, app_on_corpus_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
@@ -40,61 +35,19 @@ NEW_TEXT = "Extra paragraph for the load test about okapi zebra lanterns."
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app over a writable copy of the corpus: (url, corpus_dir, process)."""
-    base = tmp_path_factory.mktemp("load")
-    corpus = base / "corpus"
-    corpus.mkdir()
-    shutil.copy2(ROOT / "corpus" / ARTICLE_NAME, corpus / ARTICLE_NAME)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    argv = [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port)]
-    env = {
-        **os.environ,
-        "QA_CORPUS_DIR": str(corpus),
-        "QA_INDEX_DIR": str(base / "index"),
-        "CI": "1",
-    }
-    log_path = base / "app.log"
-    with running_server(
-        argv, cwd=ROOT, env=env, url=url, log_path=log_path, timeout=START_TIMEOUT
-    ) as proc:
+    with app_on_corpus_copy(tmp_path_factory.mktemp("load"), START_TIMEOUT) as (
+        url,
+        corpus,
+        _,
+        proc,
+    ):
         yield url, corpus, proc
 
 
-def api_call(url: str, api_name: str, *args, session: str | None = None, timeout=CALL_TIMEOUT):
-    """Call a named endpoint over Gradio's HTTP API; returns its output, raises on error.
-
-    ``session``: the session hash to send (as gradio_client sends one per Client); without
-    it the server makes up a new session for every call.
-    """
-    body = json.dumps({"data": list(args), "session_hash": session}).encode("utf-8")
-    req = urllib.request.Request(
-        f"{url}gradio_api/call/{api_name}",
-        data=body,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        event_id = json.load(r)["event_id"]
-    deadline = time.monotonic() + timeout
-    event = None
-    with urllib.request.urlopen(
-        f"{url}gradio_api/call/{api_name}/{event_id}", timeout=timeout
-    ) as r:
-        for raw in r:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"/{api_name} took over {timeout}s")
-            line = raw.decode("utf-8").rstrip("\r\n")
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                data = line.split(":", 1)[1].strip()
-                if event == "error":
-                    raise RuntimeError(f"/{api_name} failed: {data}")
-                return json.loads(data)[0]
-    raise RuntimeError(f"/{api_name}: the event stream ended without a result")
-
-
 def ask(url: str, i: int, session: str | None = None) -> dict:
-    ans = api_call(url, "answer", QUESTIONS[i % len(QUESTIONS)], 5, [], session=session)
+    ans = api_call(
+        url, "answer", QUESTIONS[i % len(QUESTIONS)], 5, [], session=session, timeout=CALL_TIMEOUT
+    )
     if not isinstance(ans, dict) or "found" not in ans or "quotes" not in ans:
         raise AssertionError(f"answer without found/quotes: {ans!r}"[:500])
     return ans
