@@ -165,7 +165,9 @@ def _is_heading(block: str) -> bool:
     if block.startswith("#"):
         return True
     words = block.split()
-    return 0 < len(words) <= 10 and block[-1] not in '.!?:;,"”’' and block[0].isupper()
+    # "Laos.)" or 'It ended."' is a sentence: look past closing brackets and quotes.
+    core = block.rstrip(")]\"'”’") or block
+    return 0 < len(words) <= 10 and core[-1] not in ".!?…:;," and block[0].isupper()
 
 
 def _ends_with_abbreviation(text: str, dot: int) -> bool:

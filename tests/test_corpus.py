@@ -356,3 +356,14 @@ def test_many_cited_paragraphs_each_get_their_ref():
     assert len(doc.paragraphs) == n
     assert all(s.refs == (1,) for s in doc.sentences)
     assert not doc.warnings
+
+
+def test_short_sentence_ending_in_a_bracket_or_quote_is_not_a_heading():
+    """Found by the generated-documents property test: "Laos.)" was taken for a heading."""
+    doc = parse_text('Title\n\nLaos.)\n\nIt ended."\n\nProsecution (2008)\n\nA fact.[1]\n', "t")
+    assert [doc.text[p.start : p.end] for p in doc.paragraphs] == [
+        "Laos.)",
+        'It ended."',
+        "A fact.[1]",
+    ]
+    assert doc.sections == ["Prosecution (2008)"]
