@@ -60,10 +60,6 @@ class Chunk:
         """What the model sees: title and section as context, markers removed."""
         return embed_text(self.title, self.section, self.text)
 
-    @property
-    def embed_key(self) -> str:
-        return text_key(self.embed_text)
-
 
 def embed_text(title: str, section: str, text: str) -> str:
     """The text given to the embedding model for a passage or sentence."""

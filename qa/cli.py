@@ -24,20 +24,10 @@ def _dirs(args) -> tuple[Path, Path]:
 
 
 def _load(args):
-    from .errors import IndexMissingError, StaleIndexError
-    from .index import build_index, load_index
+    from .retrieval import load_or_build
 
     corpus, index = _dirs(args)
-    try:
-        return load_index(index, corpus, args.model)
-    except (IndexMissingError, StaleIndexError) as e:
-        print(f"qa: {e}", file=sys.stderr)
-        print(f"qa: building the index from {corpus} into {index} …", file=sys.stderr)
-        report = build_index(corpus, index, args.model)
-        for w in report.warnings:
-            print(f"qa: warning: {w}", file=sys.stderr)
-        print(f"qa: {report.summary()}", file=sys.stderr)
-        return load_index(index, corpus, args.model)
+    return load_or_build(index, corpus, args.model)
 
 
 def cmd_build(args) -> int:

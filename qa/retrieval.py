@@ -340,10 +340,38 @@ def _signature(corpus_dir: Path) -> tuple:
     return tuple(sig)
 
 
-def default_index(model: str | None = None, show_progress: bool | None = None) -> LoadedIndex:
-    """The index for the default directories, loaded once; built first if missing or stale."""
+def load_or_build(
+    index_dir,
+    corpus_dir,
+    model: str | None = None,
+    show_progress: bool | None = None,
+    wait: float = 0.0,
+    rebuild_corrupt: bool = False,
+) -> LoadedIndex:
+    """Load the index, first building it (saying so on stderr) if it is missing or stale.
+
+    With ``rebuild_corrupt`` a damaged index is rebuilt too instead of refused (the web app
+    does this at start-up; the library and CLI report it and say to run `qa build`).
+    """
     from .index import build_index, load_index
 
+    rebuild: tuple[type[Exception], ...] = (IndexMissingError, StaleIndexError)
+    if rebuild_corrupt:
+        rebuild += (CorruptIndexError,)
+    try:
+        return load_index(index_dir, corpus_dir, model)
+    except rebuild as e:
+        print(f"qa: {e}", file=sys.stderr)
+        print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
+        report = build_index(corpus_dir, index_dir, model, show_progress=show_progress, wait=wait)
+        for w in report.warnings:
+            print(f"qa: warning: {w}", file=sys.stderr)
+        print(f"qa: {report.summary()}", file=sys.stderr)
+        return load_index(index_dir, corpus_dir, model)
+
+
+def default_index(model: str | None = None, show_progress: bool | None = None) -> LoadedIndex:
+    """The index for the default directories, loaded once; built first if missing or stale."""
     corpus_dir, index_dir = default_dirs()
     key = (str(corpus_dir.resolve()), str(index_dir.resolve()), model)
     with _DEFAULT_LOCK:
@@ -351,14 +379,7 @@ def default_index(model: str | None = None, show_progress: bool | None = None) -
         cached = _DEFAULT.get(key)
         if cached and cached[0] == sig:
             return cached[1]
-        try:
-            idx = load_index(index_dir, corpus_dir, model)
-        except (IndexMissingError, StaleIndexError) as e:
-            print(f"qa: {e}", file=sys.stderr)
-            print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
-            report = build_index(corpus_dir, index_dir, model, show_progress=show_progress)
-            print(f"qa: {report.summary()}", file=sys.stderr)
-            idx = load_index(index_dir, corpus_dir, model)
+        idx = load_or_build(index_dir, corpus_dir, model, show_progress)
         _DEFAULT[key] = (sig, idx)
         return idx
 

@@ -16,21 +16,17 @@ from __future__ import annotations
 import html
 import logging
 import re
-import sys
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .errors import (
     BuildInProgressError,
-    CorruptIndexError,
-    IndexMissingError,
     QAError,
     QuestionError,
-    StaleIndexError,
 )
 from .index import build_index, load_index
-from .retrieval import LoadedIndex, check_k, clean_question
+from .retrieval import LoadedIndex, check_k, clean_question, load_or_build
 
 log = logging.getLogger(__name__)
 
@@ -61,18 +57,9 @@ class AppState:
     def open(cls, corpus_dir, index_dir, model: str | None = None, show_progress=None):
         """Load the index, building it first (with progress on stderr) if missing or stale."""
         corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-        try:
-            idx = load_index(index_dir, corpus_dir, model)
-        except (IndexMissingError, StaleIndexError, CorruptIndexError) as e:
-            print(f"qa: {e}", file=sys.stderr)
-            print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
-            report = build_index(
-                corpus_dir, index_dir, model, show_progress=show_progress, wait=600.0
-            )
-            for w in report.warnings:
-                print(f"qa: warning: {w}", file=sys.stderr)
-            print(f"qa: {report.summary()}", file=sys.stderr)
-            idx = load_index(index_dir, corpus_dir, model)
+        idx = load_or_build(
+            index_dir, corpus_dir, model, show_progress, wait=600.0, rebuild_corrupt=True
+        )
         return cls(corpus_dir, index_dir, idx)
 
     @property
