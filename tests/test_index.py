@@ -55,8 +55,11 @@ def chunk_embed_texts(text: str, cfg: ChunkerSettings = CFG) -> list[str]:
 
 
 def sentence_embed_texts(text: str) -> list[str]:
+    """What a sentence vector is made of: the sentence in context, and bare."""
     doc = parse_text(text, ARTICLE_NAME)
-    return [embed_text(doc.title, s.section, s.text) for s in doc.sentences]
+    return [embed_text(doc.title, s.section, s.text) for s in doc.sentences] + [
+        embed_text("", "", s.text) for s in doc.sentences
+    ]
 
 
 # ---------------------------------------------------------------------------------- building
@@ -76,14 +79,32 @@ def test_build_report_first_build(tmp_path, corpus_copy, fake_embedder, article_
     assert report.model == "fake-hash-64"
     assert report.changed_files == [ARTICLE_NAME]
     assert report.warnings == []
-    # every text sent to the model was counted, and none twice
+    # every text went to the model once: chunks, and each sentence in context and bare
     sent = fake_embedder.encoded_texts
-    assert len(sent) == len(set(sent)) == report.chunks_embedded + report.sentences_embedded
+    assert len(sent) == len(set(sent))
     assert set(chunks) <= set(sent)
     assert set(sent) == set(chunks) | set(sentence_embed_texts(article_text))
+    assert report.sentences_embedded == len(
+        {(s.section, s.text) for s in parse_text(article_text, ARTICLE_NAME).sentences}
+    )
     summary = report.summary()
     assert f"{report.chunks} chunks" in summary
     assert f"{report.chunks_embedded} chunk(s)" in summary
+
+
+def test_sentence_vectors_mix_the_sentence_in_context_and_bare(fake_index, article_text):
+    index_dir, _, _ = fake_index
+    vecs = np.load(index_dir / "sentence_vectors.npy")
+    doc = parse_text(article_text, ARTICLE_NAME)
+    fake = FakeEmbedder()
+    w = qa.index.SENTENCE_CONTEXT_WEIGHT
+    assert 0.0 < w < 1.0
+    for i in (0, 14, len(doc.sentences) - 1):
+        s = doc.sentences[i]
+        ctx, bare = fake.encode(
+            [embed_text(doc.title, s.section, s.text), embed_text("", "", s.text)]
+        )
+        np.testing.assert_allclose(vecs[i], w * ctx + (1 - w) * bare, rtol=1e-5, atol=1e-6)
 
 
 def test_manifest_contents(fake_index, article_path, article_text):
@@ -373,7 +394,7 @@ def test_incremental_rebuild_reembeds_only_changed_paragraph(tmp_path, corpus_co
     assert 1 <= len(changed) <= CFG.max_sentences  # only windows over the edited sentence
     old_sents, new_sents = sentence_embed_texts(old_text), sentence_embed_texts(new_text)
     changed_sents = [t for t in new_sents if t not in set(old_sents)]
-    assert len(changed_sents) == 1
+    assert len(changed_sents) == 2  # the edited sentence, in context and bare
 
     fake = FakeEmbedder()
     report = build_index(corpus_copy, index_dir, settings=CFG, embedder=fake)
