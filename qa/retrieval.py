@@ -133,6 +133,7 @@ class LoadedIndex:
         faiss_index,
         bm25,
         sentence_vectors,
+        sentence_faiss=None,
     ):
         self.index_dir = Path(index_dir)
         self.manifest = manifest
@@ -144,6 +145,19 @@ class LoadedIndex:
         self.faiss_index = faiss_index
         self.bm25: BM25 = bm25
         self.sentence_vectors = sentence_vectors
+        self.sentence_faiss = sentence_faiss
+        # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
+        counts = np.zeros(len(sentences) + 1, dtype=np.int64)
+        for c in chunks:
+            for si in c.sentences:
+                counts[si + 1] += 1
+        self._sentence_chunk_ptr = np.cumsum(counts)
+        self._sentence_chunks = np.zeros(int(self._sentence_chunk_ptr[-1]), dtype=np.int64)
+        fill = self._sentence_chunk_ptr[:-1].copy()
+        for ci, c in enumerate(chunks):
+            for si in c.sentences:
+                self._sentence_chunks[fill[si]] = ci
+                fill[si] += 1
         self._lock = threading.Lock()
 
     @classmethod
@@ -188,6 +202,9 @@ class LoadedIndex:
         # Memory-map the vectors (flat and HNSW): a 1M-chunk index loads in milliseconds
         # instead of copying 1.5 GB; the build's rename-swap leaves a mapped file valid.
         faiss_index = faiss.read_index(str(index_dir / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
+        sentence_faiss = faiss.read_index(
+            str(index_dir / "sentence_vectors.faiss"), faiss.IO_FLAG_MMAP_IFC
+        )
         bm25 = BM25.load(index_dir)
         svecs = np.load(index_dir / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
         counts = manifest["counts"]
@@ -199,6 +216,10 @@ class LoadedIndex:
             problems.append("the FAISS index does not match the chunk records")
         if bm25.n_docs != len(chunks) or svecs.shape != (len(sentences), dim):
             problems.append("the lexical index or sentence vectors do not match")
+        if sentence_faiss.ntotal != len(sentences) or sentence_faiss.d != dim:
+            problems.append("the sentence FAISS index does not match the sentence records")
+        if any(not 0 <= si < len(sentences) for c in chunks for si in c.sentences):
+            problems.append("chunks point at sentences that do not exist")
         if any(not 0 <= c.doc < len(docs) or c.end > len(docs[c.doc].text) for c in chunks):
             problems.append("chunk offsets point outside the documents")
         if problems:
@@ -206,7 +227,18 @@ class LoadedIndex:
                 f"index {index_dir} is inconsistent ({'; '.join(problems)}); "
                 "run `qa build` to rebuild it"
             )
-        return cls(index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25, svecs)
+        return cls(
+            index_dir,
+            manifest,
+            embedder,
+            docs,
+            chunks,
+            sentences,
+            faiss_index,
+            bm25,
+            svecs,
+            sentence_faiss,
+        )
 
     # -- accessors ---------------------------------------------------------------------------
 
@@ -244,8 +276,34 @@ class LoadedIndex:
             )
         return vec
 
+    def _sentence_ranking(self, qvec: np.ndarray, depth: int) -> list[int]:
+        """Chunks in the order of their best sentence's similarity to the query (``depth`` at most).
+
+        A passage whose one sentence answers the question can look unlike the question as a
+        whole; its sentence can still be the closest. Sentences are searched with their own
+        FAISS index and each hit votes for the chunks that hold it.
+        """
+        if self.sentence_faiss is None or self.sentence_faiss.ntotal == 0:
+            return []
+        k = min(self.sentence_faiss.ntotal, 2 * depth)
+        _, ids = self.sentence_faiss.search(qvec[None, :], k)
+        order: dict[int, None] = {}
+        for si in ids[0]:
+            if si < 0:
+                continue
+            lo, hi = self._sentence_chunk_ptr[si], self._sentence_chunk_ptr[si + 1]
+            for ci in self._sentence_chunks[lo:hi]:
+                order.setdefault(int(ci))
+            if len(order) >= depth:
+                break
+        return list(order)[:depth]
+
     def ranked(self, question: str, depth: int, qvec: np.ndarray | None = None):
-        """Fused candidates as (chunk, fused, dense, lexical), best first, plus the query vector."""
+        """Fused candidates as (chunk, fused, dense, lexical), best first, plus the query vector.
+
+        Three rankings are fused by reciprocal rank: chunks by dense similarity, chunks by
+        BM25, and chunks by their best sentence's dense similarity.
+        """
         n = len(self.chunks)
         depth = min(n, depth)
         if depth == 0:
@@ -259,6 +317,7 @@ class LoadedIndex:
             # it too): with a busy neighbour core, 2 threads cost 10x in p95 at 10k chunks.
             faiss.omp_set_num_threads(SEARCH_THREADS)
             dense_scores, dense_ids = self.faiss_index.search(qvec[None, :], depth)
+            by_sentence = self._sentence_ranking(qvec, depth)
         lex = self.bm25.scores(tokenize(question))
         lex_top = np.argpartition(-lex, depth - 1)[:depth] if depth < n else np.arange(n)
         lex_top = lex_top[np.argsort(-lex[lex_top], kind="stable")]
@@ -275,6 +334,8 @@ class LoadedIndex:
                 break
             fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (RRF_K + rank + 1)
             rank += 1
+        for rank, i in enumerate(by_sentence):
+            fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
         order = sorted(fused, key=lambda i: (-fused[i], i))
         out = []
         for i in order:
