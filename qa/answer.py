@@ -7,6 +7,7 @@ of the evidence decides whether the text answers at all (``found``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -14,13 +15,13 @@ import numpy as np
 
 from .abstention import (
     _idf,
-    _numbers,
     _sentence_text,
     calibration_for,
     confidence,
     evidence_features,
+    named_terms,
 )
-from .bm25 import STOPWORDS, tokenize
+from .bm25 import STOPWORDS, stem, tokenize
 from .retrieval import check_k, clean_question
 
 
@@ -80,7 +81,7 @@ class Answer:
 
 _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
-    r"The same|Also|However|But|An additional|In addition|Additionally)\b"
+    r"The same|An additional)\b"
 )
 _FOLLOWUP_RE = re.compile(
     r"^(?:and|also|so|then|what about|how about|what of|and what|and how|and who|and when|"
@@ -113,45 +114,84 @@ class _Candidate:
     passage_rank: int
     dense: float
     coverage: float
-    numbers: float
     score: float = 0.0
+    parts: tuple[float, ...] = ()  # score against each part of a compound question
+    features: list[float] = field(default_factory=list)  # evidence_features (best only)
+
+
+_PART_SPLIT_RE = re.compile(
+    r",?\s+and\s+(?=(?:about\s+|also\s+)?(?:how|what|who|whom|whose|when|where|which|why|"
+    r"was|were|is|are|did|does|do|has|have|had)\b)",
+    re.I,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a compound question, or ``[question]``.
+
+    "How many victims were brought home, and how many were still in centers?" has two parts;
+    each should get its own quote. A part needs content words of its own.
+    """
+    parts = [p for p in _PART_SPLIT_RE.split(question) if tokenize(p)]
+    return parts if len(parts) > 1 else [question]
+
+
+#: In a follow-up, the new question's own words carry this share of the lexical weight; the
+#: previous question's words only say where to look. "And who led it?" after a question about
+#: a December 2007 event should quote who led it, not the sentence that repeats the event.
+OWN_WORDS_SHARE = 0.7
 
 
 def _question_weights(index, question: str, query: str) -> dict[str, float]:
-    """IDF weight per query token; the user's own words count double in a follow-up."""
-    own = set(tokenize(question))
+    """IDF weight per query token (query = question, or previous turn + question)."""
     weights = {t: _idf(index, t) for t in set(tokenize(query))}
-    for t in own:
-        weights[t] = weights.get(t, _idf(index, t)) * (2.0 if own != set(weights) else 1.0)
+    own = set(tokenize(question)) & set(weights)
+    context = set(weights) - own
+    if own and context:
+        own_total = sum(weights[t] for t in own) or 1.0
+        context_total = sum(weights[t] for t in context) or 1.0
+        scale = context_total / own_total * OWN_WORDS_SHARE / (1.0 - OWN_WORDS_SHARE)
+        for t in own:
+            weights[t] *= scale
     return weights
 
 
-# Scoring weights: dense similarity is the backbone; lexical coverage and exact numbers break
-# ties between sentences of the same passage. Set on the gold set; a sweep of them moved
-# answer@1 by at most two questions (see README, "Evaluation").
+# Scoring weights: dense similarity is the backbone; IDF-weighted coverage of the question's
+# words (numbers and years included) breaks ties between sentences of the same passage; the
+# passage's rank adds a nudge. Swept on the gold set (see README, "Evaluation").
 W_COVERAGE = 0.4
-W_NUMBERS = 0.2
 W_RANK = 0.02
 
 
-def score_candidates(index, question: str, query: str, qvec, passages) -> list[_Candidate]:
-    """Every sentence of the retrieved passages, scored against the question, best first."""
+def _coverage(weights: dict[str, float], tokens, sentence_tokens: set[str]) -> float:
+    total = sum(weights.get(t, 0.0) for t in tokens) or 1.0
+    return sum(weights.get(t, 0.0) for t in tokens if t in sentence_tokens) / total
+
+
+def score_candidates(
+    index, question: str, query: str, qvec, passages, part_vecs=None
+) -> list[_Candidate]:
+    """Every sentence of the retrieved passages, scored against the question, best first.
+
+    ``part_vecs`` are the vectors of the parts of a compound question (``question_parts``);
+    each candidate then also gets a score against each part.
+    """
     weights = _question_weights(index, question, query)
-    total = sum(weights.values()) or 1.0
-    q_numbers = _numbers(question) or _numbers(query)
+    part_tokens = [set(tokenize(p)) for p in question_parts(question)] if part_vecs else []
     seen: dict[int, _Candidate] = {}
     for rank, p in enumerate(passages):
         for si in index.chunks[p.chunk].sentences:
             if si in seen:
                 continue
-            s = index.sentences[si]
-            text = _sentence_text(index, s)
-            toks = set(tokenize(text))
-            coverage = sum(w for t, w in weights.items() if t in toks) / total
-            nums = len(q_numbers & _numbers(text)) / len(q_numbers) if q_numbers else 0.0
-            dense = float(np.dot(index.sentence_vectors[si], qvec))
-            cand = _Candidate(si, rank, dense, coverage, nums)
-            cand.score = dense + W_COVERAGE * coverage + W_NUMBERS * nums + W_RANK / (1 + rank)
+            toks = set(tokenize(_sentence_text(index, index.sentences[si])))
+            vec = index.sentence_vectors[si]
+            cand = _Candidate(si, rank, float(np.dot(vec, qvec)), _coverage(weights, weights, toks))
+            cand.score = cand.dense + W_COVERAGE * cand.coverage + W_RANK / (1 + rank)
+            if part_tokens:
+                cand.parts = tuple(
+                    float(np.dot(vec, pv)) + W_COVERAGE * _coverage(weights, pt, toks)
+                    for pt, pv in zip(part_tokens, part_vecs, strict=True)
+                )
             seen[si] = cand
     return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
 
@@ -162,7 +202,7 @@ def score_candidates(index, question: str, query: str, qvec, passages) -> list[_
 MARGIN = 0.08
 MAX_QUOTES = 3
 MAX_SENTENCES_PER_QUOTE = 3
-#: Sentences this similar to a chosen one repeat its evidence and are left out.
+#: Sentences this similar (cosine) to a chosen one repeat its evidence and are left out.
 DUPLICATE_SIMILARITY = 0.92
 
 
@@ -182,40 +222,95 @@ def _needs_previous(index, si: int) -> bool:
     )
 
 
-def select_sentences(index, cands: list[_Candidate]) -> list[list[int]]:
-    """Groups of adjacent sentences to quote, most relevant group first."""
+def _assign_parts(cands: list[_Candidate], depth: int = 8) -> tuple[_Candidate, ...]:
+    """One distinct sentence per part of a compound question, maximising their summed scores."""
+    n = len(cands[0].parts)
+    tops = [sorted(cands, key=lambda c: -c.parts[i])[:depth] for i in range(n)]
+    best, best_total = None, -np.inf
+    for combo in itertools.product(*tops):
+        if len({c.sentence for c in combo}) < n:
+            continue
+        total = sum(c.parts[i] for i, c in enumerate(combo))
+        if total > best_total:
+            best, best_total = combo, total
+    return best or (cands[0],)
+
+
+def question_anchors(question: str) -> set[str]:
+    """Numbers, years and names in the question, as tokens: what a quote must not leave out."""
+    anchors = {t for t in tokenize(question) if t[:1].isdigit()}
+    for _, toks in named_terms(question):
+        anchors.update(stem(t) for t in toks)
+    return anchors
+
+
+def _continue_groups(index, groups: list[list[int]], anchors: set[str]) -> None:
+    """Extend each quote with a neighbour that holds a number or name of the question it lacks.
+
+    "How did the ranking change between 2018 and 2023?" needs "In 2023 it was placed at
+    Tier 2." after the 2018 sentence; a neighbour that only repeats ordinary question words
+    is not needed and stays out.
+    """
+    taken = {si for g in groups for si in g}
+    for g in groups:
+        while len(g) < MAX_SENTENCES_PER_QUOTE:
+            have = set().union(*(_tokens(index, si) for si in g))
+            wanted = anchors - have
+            extra = [
+                si
+                for si in (g[0] - 1, g[-1] + 1)
+                if si not in taken
+                and 0 <= si < len(index.sentences)
+                and (_adjacent(index, si, g[0]) or _adjacent(index, si, g[-1]))
+                and wanted & _tokens(index, si)
+            ]
+            if not extra:
+                break
+            g.append(extra[-1])  # the following sentence first: it continues the quote
+            g.sort()
+            taken.add(extra[-1])
+
+
+def _tokens(index, si: int) -> set[str]:
+    return set(tokenize(_sentence_text(index, index.sentences[si])))
+
+
+def select_sentences(
+    index, cands: list[_Candidate], anchors: set[str] | None = None
+) -> list[list[int]]:
+    """The quotes, as lists of adjacent sentence rows, most relevant first.
+
+    Each quote is one sentence, plus the one before it when it opens with a word that points
+    back, plus a neighbour that holds a number or name of the question (``anchors``, from
+    ``question_anchors``) that the quote lacks. Another sentence scoring within ``MARGIN`` of
+    the best becomes a quote of its own (its refs stay its own), unless it repeats a chosen
+    one. A compound question starts with one sentence per part.
+    """
     if not cands:
         return []
     best = cands[0]
-    groups: list[list[int]] = [[best.sentence]]
-    if _needs_previous(index, best.sentence):
-        groups[0].insert(0, best.sentence - 1)
-    chosen_vecs = [index.sentence_vectors[best.sentence]]
-    for c in cands[1:]:
-        if c.score < best.score - MARGIN:
+    groups: list[list[int]] = []
+    chosen_vecs: list[np.ndarray] = []
+    seeds = list(_assign_parts(cands)) if best.parts else [best]
+    seed_rows = {c.sentence for c in seeds}
+    for c in seeds + [c for c in cands if c.sentence not in seed_rows]:
+        if c.sentence not in seed_rows and c.score < best.score - MARGIN:
             break
         if any(c.sentence in g for g in groups):
             continue
-        vec = index.sentence_vectors[c.sentence]
-        if max(float(np.dot(vec, v)) for v in chosen_vecs) >= DUPLICATE_SIMILARITY:
+        vec = np.asarray(index.sentence_vectors[c.sentence], dtype=np.float32)
+        vec = vec / (float(np.linalg.norm(vec)) or 1.0)
+        if chosen_vecs and max(float(np.dot(vec, v)) for v in chosen_vecs) >= DUPLICATE_SIMILARITY:
             continue
-        placed = False
-        for g in groups:
-            if len(g) < MAX_SENTENCES_PER_QUOTE and (
-                _adjacent(index, c.sentence, g[0]) or _adjacent(index, c.sentence, g[-1])
-            ):
-                g.append(c.sentence)
-                g.sort()
-                placed = True
-                break
-        if not placed:
-            if len(groups) >= MAX_QUOTES:
-                continue
-            group = [c.sentence]
-            if _needs_previous(index, c.sentence) and not any(c.sentence - 1 in g for g in groups):
-                group.insert(0, c.sentence - 1)
-            groups.append(group)
+        if len(groups) >= MAX_QUOTES:
+            break
+        group = [c.sentence]
+        if _needs_previous(index, c.sentence) and not any(c.sentence - 1 in g for g in groups):
+            group.insert(0, c.sentence - 1)
+        groups.append(group)
         chosen_vecs.append(vec)
+    if anchors:
+        _continue_groups(index, groups, anchors)
     return groups
 
 
@@ -293,24 +388,41 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def candidates(index, question: str, query: str, k: int) -> tuple[list, list[_Candidate]]:
+    """The top-k passages for ``query`` and their sentences scored against ``question``.
+
+    The best candidate carries its evidence features (``.features``): they decide whether
+    the text answers at all.
+    """
+    ranked, qvec = index.ranked(query, max(50, 4 * k))
+    passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
+    parts = question_parts(question)
+    part_vecs = [index.encode(p) for p in parts] if len(parts) > 1 else None
+    cands = score_candidates(index, question, query, qvec, passages, part_vecs)
+    if cands:
+        best = cands[0]
+        best.features = evidence_features(index, question, query, best, query != question)
+    return passages, cands
+
+
 def answer_with_index(index, question: str, k: int = 5, history: list[str] | None = None) -> Answer:
     """Answer ``question`` from a loaded index (see ``answer``)."""
     question = clean_question(question)
     k = check_k(k)
     history = [clean_question(h) for h in (history or []) if isinstance(h, str) and h.strip()]
     query = resolve_query(question, history)
-    ranked, qvec = index.ranked(query, max(50, 4 * k))
-    passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
-    cands = score_candidates(index, question, query, qvec, passages)
+    passages, cands = candidates(index, question, query, k)
     best = cands[0] if cands else None
-    features = evidence_features(index, question, query, best, followup=query != question)
+    features = (
+        best.features if best is not None else evidence_features(index, question, query, None)
+    )
     calibration = calibration_for(index.manifest["model"])
     conf = confidence(features, calibration)
     ans = Answer(
         question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
     )
     if best is not None and conf >= calibration.get("threshold", 0.5):
-        groups = select_sentences(index, cands)
+        groups = select_sentences(index, cands, question_anchors(question))
         by_sentence = {c.sentence: c.score for c in cands}
         ans.quotes = [_quote(index, g, max(by_sentence.get(s, 0.0) for s in g)) for g in groups]
         ans.references = _references(index, ans.quotes)

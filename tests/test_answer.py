@@ -7,7 +7,7 @@ import json
 import pytest
 
 from qa.answer import answer_with_index, is_followup, resolve_query
-from qa.evaluate import load_questions
+from qa.evaluate import HELD_OUT_QUESTIONS, load_questions
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def test_unanswerable_questions_say_so_and_show_closest_passages(real_loaded, qu
 def test_every_quote_is_verbatim_with_the_sources_refs_on_the_gold_set(real_loaded, doc):
     """The invariant: quote text == document_text[start:end], refs == attribution."""
     checked = 0
-    for q in load_questions():
+    for q in load_questions() + load_questions(HELD_OUT_QUESTIONS):
         ans = answer_with_index(real_loaded, q.question, history=list(q.history))
         for quote in ans.quotes:
             assert doc.text[quote.start : quote.end] == quote.text, q.id
@@ -111,3 +111,54 @@ def test_answer_cli_prints_markdown_and_json(real_index, capsys):
     assert main(["ask", "What is the capital of France?", "--json", *args]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["found"] is False and data["quotes"] == []
+
+
+def test_a_quote_takes_in_the_neighbour_holding_a_year_the_question_names(real_loaded):
+    q = "How did the US State Department's ranking of Laos change from 2018 to 2023?"
+    first = answer_with_index(real_loaded, q).quotes[0]
+    assert "Tier 3 Watchlist" in first.text and "Tier 2" in first.text
+    assert first.refs == (3, 4)
+
+
+def test_a_compound_question_gets_a_quote_per_part_in_its_order(real_loaded):
+    q = (
+        "How many victims were repatriated from Thailand, and how many remained in "
+        "rehabilitation centers there?"
+    )
+    quotes = answer_with_index(real_loaded, q).quotes
+    assert "280 formally identified victims" in quotes[0].text
+    assert any("Approximately 100 victims" in x.text for x in quotes[1:])
+
+
+def test_a_followup_quotes_what_the_new_question_asks(real_loaded):
+    first = "Which organisation held a day-long event about child trafficking in December 2007?"
+    ans = answer_with_index(real_loaded, "And who led it?", history=[first])
+    assert ans.found
+    assert "led by the Deputy Prime Minister" in ans.quotes[0].text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # a name the passage never mentions
+        "Which tier did the State Department give Cambodia in 2023?",
+        # "how many", and the passage's only number is the question's own year
+        "How many bars did police close in Luang Prabang in 2007?",
+        # "how many", and the passage holds no count at all
+        "How many nightclubs were raided in Vientiane?",
+    ],
+)
+def test_close_but_unanswered_questions_are_refused(real_loaded, question):
+    ans = answer_with_index(real_loaded, question)
+    assert not ans.found and ans.quotes == []
+    assert "does not say" in ans.markdown
+
+
+def test_near_scoring_sentences_are_separate_quotes_with_their_own_refs(real_loaded, doc):
+    """No quote joins sentences just because both scored well: each keeps its own refs."""
+    q = "Do the people exploited in the commercial sex trade in Laos belong to a single minority "
+    ans = answer_with_index(real_loaded, q + "community?")
+    assert ans.found
+    holding = [x for x in ans.quotes if "from all ethnic groups" in x.text]
+    assert holding and holding[0].refs == (7, 8, 9)
+    assert not holding[0].text.startswith("Laos is mainly an origin country")
