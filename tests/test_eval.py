@@ -50,12 +50,24 @@ def test_answer_thresholds(real_loaded, questions):
     assert s.citation_accuracy == 1.0, s.failures
     assert s.mean_first_quote_chars <= 300
     assert s.wrongly_abstained <= 0.05, s.failures
-    # Issue targets are answer@1 >= 0.90 and abstention recall >= 0.85; the bundled
-    # MiniLM model reaches the levels below (see README "Evaluation" for what limits them).
-    # These floors guard against regressions; raising them needs a better method.
-    assert s.answer_at_1 >= 0.80, s.failures
-    assert s.abstention_recall >= 0.68, s.failures
-    assert s.abstention_precision >= 0.78, s.failures
+    # Issue targets are answer@1 >= 0.90 and abstention recall >= 0.85; on the 150-question
+    # gold set the bundled MiniLM model reaches the levels below (README "Evaluation" says
+    # what limits them). These floors guard against regressions; raising them needs a better
+    # method, not a retuned one.
+    assert s.answer_at_1 >= 0.82, s.failures
+    assert s.abstention_recall >= 0.79, s.failures
+    assert s.abstention_precision >= 0.85, s.failures
+
+
+def test_second_held_out_set_keeps_citations_exact(real_loaded):
+    """eval/heldout2.jsonl was written apart from the method and never used to fit it."""
+    held_out = evaluate.load_questions(evaluate.HELD_OUT_QUESTIONS)
+    assert len(held_out) >= 40
+    gold = {q.question for q in evaluate.load_questions()}
+    assert not gold & {q.question for q in held_out}
+    s = evaluate.evaluate_answers(real_loaded, held_out)
+    assert s.citation_accuracy == 1.0, s.failures
+    assert s.mean_first_quote_chars <= 300
 
 
 #: Junk a public text box receives, none of it in eval/calibration_negatives.jsonl.
@@ -81,11 +93,15 @@ def test_held_out_junk_is_not_answered(real_loaded, question):
 
 
 def test_calibration_file_matches_features():
-    from qa.abstention import CALIBRATION_FILE
+    from qa.abstention import CALIBRATION_FILE, FEATURES, GRADED
 
     cal = json.loads(CALIBRATION_FILE.read_text())
-    assert len(cal["weights"]) == len(cal["features"]) == 5
+    assert cal["features"] == list(FEATURES)
+    assert len(cal["weights"]) == GRADED
+    assert cal["weights"][0] > 0  # more similar, more likely answered
     assert 0.0 < cal["threshold"] < 1.0
+    # a question that needs what the passage lacks is refused, however similar it looks
+    assert cal["mismatch_answerable_rate"] < cal["threshold"]
     # the operating point keeps held-out wrongly-abstained answerable questions within 5%
     assert cal["cross_validated"]["wrongly_abstained"] <= 0.05
     assert cal["model"] == "sentence-transformers/all-MiniLM-L6-v2"
