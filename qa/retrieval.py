@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -147,17 +148,16 @@ class LoadedIndex:
         self.sentence_vectors = sentence_vectors
         self.sentence_faiss = sentence_faiss
         # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
-        counts = np.zeros(len(sentences) + 1, dtype=np.int64)
-        for c in chunks:
-            for si in c.sentences:
-                counts[si + 1] += 1
-        self._sentence_chunk_ptr = np.cumsum(counts)
-        self._sentence_chunks = np.zeros(int(self._sentence_chunk_ptr[-1]), dtype=np.int64)
-        fill = self._sentence_chunk_ptr[:-1].copy()
-        for ci, c in enumerate(chunks):
-            for si in c.sentences:
-                self._sentence_chunks[fill[si]] = ci
-                fill[si] += 1
+        lengths = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
+        rows = np.fromiter(
+            itertools.chain.from_iterable(c.sentences for c in chunks),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        order = np.argsort(rows, kind="stable")
+        self._sentence_chunks = np.repeat(np.arange(len(chunks), dtype=np.int64), lengths)[order]
+        self._sentence_chunk_ptr = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(sentences)), out=self._sentence_chunk_ptr[1:])
         self._lock = threading.Lock()
 
     @classmethod

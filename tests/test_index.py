@@ -624,3 +624,22 @@ def test_large_corpora_switch_to_hnsw_with_the_same_top_results(
     approx = load_index(approx_dir, corpus_copy, embedder=fake_embedder)
     for q in ["How many cases were investigated in 2007?", "Tier 2 in 2023", "shelter"]:
         assert [p.text for p in approx.retrieve(q, 3)] == [p.text for p in exact.retrieve(q, 3)]
+
+
+def test_sentence_hits_vote_for_every_chunk_holding_them(fake_index):
+    index_dir, corpus, _ = fake_index
+    idx = load_index(index_dir, corpus, embedder=FakeEmbedder())
+    for si in range(len(idx.sentences)):
+        lo, hi = idx._sentence_chunk_ptr[si], idx._sentence_chunk_ptr[si + 1]
+        holding = [ci for ci, c in enumerate(idx.chunks) if si in c.sentences]
+        assert list(idx._sentence_chunks[lo:hi]) == holding and holding
+    vecs = np.asarray(idx.sentence_vectors)
+    for question in ("Who runs the long-term shelter?", "Tier 2 in 2023", "38 cases"):
+        q = idx.encode(question)
+        ranking = idx._sentence_ranking(q, 5)
+        assert len(ranking) == len(set(ranking)) == 5
+        best_sentence = int(np.argmax(vecs @ q))
+        assert best_sentence in idx.chunks[ranking[0]].sentences
+        # and the fused ranking puts that chunk among the first ones
+        fused = [i for i, *_ in idx.ranked(question, 10)[0]]
+        assert ranking[0] in fused[:5]
