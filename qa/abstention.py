@@ -88,13 +88,8 @@ _NAME_RUN_RE = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|for|and|the|on|de)\s+)
 _ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Z]\.){2,}")
 
 
-def named_terms(question: str) -> list[tuple[str, list[str]]]:
-    """Capitalised names in a question, as (initials, tokens) per run of capitalised words.
-
-    The question's first word is skipped (it is capitalised because it comes first), and so are
-    stopwords ("The", "In"). "the International Organization for Migration" gives
-    ("IOM", ["international", "organization", "migration"]).
-    """
+def _name_runs(question: str) -> list[tuple[str, str, list[str]]]:
+    """(as written, initials, tokens) for each run of capitalised words (see named_terms)."""
     first = re.match(r"\s*\S+", question)
     body = question[first.end() :] if first else question
     body = _ACRONYM_DOTS_RE.sub(lambda m: m.group(0).replace(".", ""), body)
@@ -103,8 +98,18 @@ def named_terms(question: str) -> list[tuple[str, list[str]]]:
         words = [w for w in m.group(0).split() if w[:1].isupper()]
         toks = [t for w in words for t in re.findall(r"\w+", w.lower()) if t not in STOPWORDS]
         if toks:
-            out.append(("".join(w[0] for w in words).lower(), toks))
+            out.append((m.group(0), "".join(w[0] for w in words).lower(), toks))
     return out
+
+
+def named_terms(question: str) -> list[tuple[str, list[str]]]:
+    """Capitalised names in a question, as (initials, tokens) per run of capitalised words.
+
+    The question's first word is skipped (it is capitalised because it comes first), and so are
+    stopwords ("The", "In"). "the International Organization for Migration" gives
+    ("IOM", ["international", "organization", "migration"]).
+    """
+    return [(initials, toks) for _, initials, toks in _name_runs(question)]
 
 
 def _known(token: str, vocab: set[str]) -> bool:
@@ -118,25 +123,30 @@ def _known(token: str, vocab: set[str]) -> bool:
     )
 
 
-def names_missing(question: str, context: str) -> float:
-    """The share of the question's names (runs of capitalised words) ``context`` never mentions.
+def missing_names(question: str, context: str) -> list[str]:
+    """The question's names (runs of capitalised words, as written) ``context`` never mentions.
 
     A question about Thailand's tier, or about a town the text never names, is not answered by
     a passage about Laos's tier, however similar the two look to the model. A name counts as
     mentioned when each of its words is, give or take an ending ("Thai"/"Thailand"), or when
     its acronym is ("International Organization for Migration" / "IOM").
     """
-    terms = named_terms(question)
-    if not terms:
-        return 0.0
+    runs = _name_runs(question)
+    if not runs:
+        return []
     context = _ACRONYM_DOTS_RE.sub(lambda m: m.group(0).replace(".", ""), context)
     vocab = set(re.findall(r"\w+", context.lower()))
-    missing = 0
-    for initials, toks in terms:
-        if len(toks) > 1 and initials in vocab:
-            continue
-        missing += any(not _known(t, vocab) for t in toks)
-    return missing / len(terms)
+    return [
+        written
+        for written, initials, toks in runs
+        if not (len(toks) > 1 and initials in vocab) and any(not _known(t, vocab) for t in toks)
+    ]
+
+
+def names_missing(question: str, context: str) -> float:
+    """The share of the question's names that ``context`` never mentions (``missing_names``)."""
+    runs = _name_runs(question)
+    return len(missing_names(question, context)) / len(runs) if runs else 0.0
 
 
 _MONTHS = (
@@ -242,18 +252,26 @@ GRADED = 1
 def evidence_features(
     index, question: str, query: str, best, followup: bool = False
 ) -> list[float]:
-    """Features that say whether the best sentence answers the question.
+    """Features that say whether the best sentence answers the question (see ``assess``)."""
+    return assess(index, question, query, best, followup)[0]
+
+
+def assess(
+    index, question: str, query: str, best, followup: bool = False
+) -> tuple[list[float], list[str]]:
+    """Evidence features of the best sentence, and a reason for each mismatch found.
 
     ``best`` is the top-scored candidate sentence (``.sentence``, ``.dense``), or None.
 
-    In the order of ``FEATURES``: dense similarity, then the mismatch flags: the question
-    names a year (or number) that the sentence's paragraph never mentions; it asks "how
-    many"/"when" and the sentence holds no count or date beyond the question's own; the
+    Features, in the order of ``FEATURES``: dense similarity, then the mismatch flags: the
+    question names a year (or number) that the sentence's paragraph never mentions; it asks
+    "how many"/"when" and the sentence holds no count or date beyond the question's own; the
     paragraph never mentions what a "what is the X of …" question asks about; or it never
-    mentions a name the question gives.
+    mentions a name the question gives. Reasons are short phrases about the closest passage
+    ("never mentions Thailand"), for telling a user why the text was judged not to answer.
     """
     if best is None:
-        return list(NO_EVIDENCE)
+        return list(NO_EVIDENCE), []
     s = index.sentences[best.sentence]
     text = _sentence_text(index, s)
     para = " ".join(
@@ -263,19 +281,40 @@ def evidence_features(
             for o in _paragraph_sentences(index, best.sentence)
         ]
     )
+    reasons: list[str] = []
     own_numbers = _numbers(question) or _numbers(query)
-    missing_number = float(bool(own_numbers - _numbers(para)))
-    type_missing = float(not has_new_value(answer_type(question), question, text))
+    absent_numbers = sorted(own_numbers - _numbers(para))
+    if absent_numbers:
+        reasons.append(f"never mentions {', '.join(absent_numbers)}")
+    kind = answer_type(question)
+    type_missing = not has_new_value(kind, question, text)
+    if type_missing:
+        what = "number" if kind == "quantity" else "date"
+        own = " beyond the question's own" if _values(kind, question) else ""
+        reasons.append(f"gives no {what}{own}")
     focus = focus_tokens(question) if not followup else set()
     para_tokens = set(tokenize(para))
+    absent_focus = [t for t in focus if t not in para_tokens]
     focus_missing = (
-        sum(_idf(index, t) for t in focus if t not in para_tokens)
-        / sum(_idf(index, t) for t in focus)
+        sum(_idf(index, t) for t in absent_focus) / sum(_idf(index, t) for t in focus)
         if focus
         else 0.0
     )
-    names = names_missing(question, f"{index.docs[s.doc].title} {para}")
-    return [best.dense, missing_number, type_missing, focus_missing, names]
+    if absent_focus:
+        reasons.append(f"never mentions “{_focus_head(question)}”")
+    context = f"{index.docs[s.doc].title} {para}"
+    names = missing_names(question, context)
+    if names:
+        reasons.append(f"never mentions {', '.join(names)}")
+    runs = _name_runs(question)
+    features = [
+        best.dense,
+        float(bool(absent_numbers)),
+        float(type_missing),
+        focus_missing,
+        len(names) / len(runs) if runs else 0.0,
+    ]
+    return features, reasons
 
 
 def mismatches(features: list[float]) -> list[str]:

@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .abstention import (
+    NO_EVIDENCE,
     _idf,
     _sentence_text,
+    assess,
     calibration_for,
     confidence,
-    evidence_features,
     named_terms,
 )
 from .bm25 import STOPWORDS, stem, tokenize
@@ -61,6 +62,8 @@ class Answer:
             not found).
         question: the question as asked; ``query`` what was searched (follow-ups resolved).
         confidence: calibrated probability that the source answers the question.
+        reasons: when not found, what the closest passage lacks that the question needs
+            ("never mentions Thailand"); empty when it was judged too far from the question.
     """
 
     question: str
@@ -71,6 +74,7 @@ class Answer:
     passages: list = field(default_factory=list)
     query: str = ""
     confidence: float = 0.0
+    reasons: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -116,7 +120,8 @@ class _Candidate:
     coverage: float
     score: float = 0.0
     parts: tuple[float, ...] = ()  # score against each part of a compound question
-    features: list[float] = field(default_factory=list)  # evidence_features (best only)
+    features: list[float] = field(default_factory=list)  # see qa.abstention.assess (best only)
+    reasons: list[str] = field(default_factory=list)
 
 
 _PART_SPLIT_RE = re.compile(
@@ -359,6 +364,11 @@ def _blockquote(text: str) -> str:
     return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
 
 
+def why_not(reasons: list[str]) -> str:
+    """One sentence from ``Answer.reasons``."""
+    return "The closest passage " + "; it ".join(reasons) + "."
+
+
 def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
     """The answer as Markdown: block quotes tagged with [n], then the References."""
     lines: list[str] = []
@@ -376,6 +386,9 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
                 lines.append(f"- [{r.number}] {prefix}{r.text}")
         return "\n".join(lines).rstrip() + "\n"
     lines.append("**The text does not say.** No passage of the source answers this question.")
+    if ans.reasons:
+        lines.append("")
+        lines.append(why_not(ans.reasons))
     if ans.passages:
         lines.append("")
         lines.append("Closest passages (shown for context; they do not answer the question):")
@@ -401,7 +414,7 @@ def candidates(index, question: str, query: str, k: int) -> tuple[list, list[_Ca
     cands = score_candidates(index, question, query, qvec, passages, part_vecs)
     if cands:
         best = cands[0]
-        best.features = evidence_features(index, question, query, best, query != question)
+        best.features, best.reasons = assess(index, question, query, best, query != question)
     return passages, cands
 
 
@@ -413,15 +426,15 @@ def answer_with_index(index, question: str, k: int = 5, history: list[str] | Non
     query = resolve_query(question, history)
     passages, cands = candidates(index, question, query, k)
     best = cands[0] if cands else None
-    features = (
-        best.features if best is not None else evidence_features(index, question, query, None)
-    )
+    features = best.features if best is not None else list(NO_EVIDENCE)
     calibration = calibration_for(index.manifest["model"])
     conf = confidence(features, calibration)
     ans = Answer(
         question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
     )
-    if best is not None and conf >= calibration.get("threshold", 0.5):
+    if best is not None and conf < calibration.get("threshold", 0.5):
+        ans.reasons = list(best.reasons)
+    elif best is not None:
         groups = select_sentences(index, cands, question_anchors(question))
         by_sentence = {c.sentence: c.score for c in cands}
         ans.quotes = [_quote(index, g, max(by_sentence.get(s, 0.0) for s in g)) for g in groups]

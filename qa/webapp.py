@@ -20,6 +20,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .answer import why_not
 from .errors import (
     BuildInProgressError,
     QAError,
@@ -192,6 +193,8 @@ def answer_markdown(ans) -> str:
             lines.extend(f"- {md_text(f'[{r.number}] {r.text}')}" for r in ans.references)
         return "\n".join(lines).rstrip()
     lines.append(f"**{NOT_FOUND}** No passage of the source answers this question.")
+    if getattr(ans, "reasons", None):
+        lines += ["", md_text(why_not(ans.reasons))]
     if ans.passages:
         lines += ["", "Closest passages (for context; they do not answer the question):", ""]
         for p in ans.passages[:2]:

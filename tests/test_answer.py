@@ -152,6 +152,24 @@ def test_close_but_unanswered_questions_are_refused(real_loaded, question):
     ans = answer_with_index(real_loaded, question)
     assert not ans.found and ans.quotes == []
     assert "does not say" in ans.markdown
+    # and the user is told what the closest passage lacks
+    assert ans.reasons
+    assert "The closest passage " + "; it ".join(ans.reasons) + "." in ans.markdown
+
+
+def test_the_reason_names_what_is_missing(real_loaded):
+    ans = answer_with_index(
+        real_loaded, "Which tier did the State Department give Cambodia in 2023?"
+    )
+    assert ans.reasons == ["never mentions Cambodia"]
+    assert answer_with_index(
+        real_loaded, "How many nightclubs were raided in Vientiane?"
+    ).reasons == ["gives no number"]
+    # an answered question has none; nor does one refused for being far from the text
+    assert (
+        answer_with_index(real_loaded, "Who runs the long-term shelter for victims?").reasons == []
+    )
+    assert answer_with_index(real_loaded, "How does photosynthesis work?").reasons == []
 
 
 def test_near_scoring_sentences_are_separate_quotes_with_their_own_refs(real_loaded, doc):

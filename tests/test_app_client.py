@@ -76,6 +76,7 @@ def test_answer_says_so_when_the_article_does_not(client):
     assert ans["found"] is False
     assert ans["quotes"] == []
     assert ans["passages"]  # the closest passages are still given
+    assert "never mentions France" in ans["reasons"]
 
 
 @pytest.mark.slow
@@ -171,6 +172,20 @@ def test_answer_markdown_escapes_source_text():
     assert "<b>" not in md and "<script>" not in md
     assert md.startswith("> A &lt;b&gt;bold&lt;/b&gt; claim. **\\[2\\]**")
     assert "**References**" in md
+
+
+def test_answer_markdown_gives_the_reason_escaped():
+    from qa.answer import Answer
+    from qa.webapp import answer_markdown
+
+    ans = Answer("q", False, reasons=["never mentions <i>Thai_land</i>", "gives no number"])
+    md = answer_markdown(ans)
+    assert (
+        "The closest passage never mentions &lt;i&gt;Thai\\_land&lt;/i&gt;; it gives no number."
+        in md
+    )
+    assert "<i>" not in md
+    assert "The closest passage" not in answer_markdown(Answer("q", False))
 
 
 def test_sources_html_marks_the_quoted_sentence():

@@ -12,6 +12,7 @@ from qa.abstention import (
     confidence,
     has_new_value,
     mismatches,
+    missing_names,
     named_terms,
     names_missing,
 )
@@ -71,6 +72,14 @@ def test_named_terms_skip_the_first_word_and_stopwords():
 )
 def test_names_missing(question, context, missing):
     assert names_missing(question, context) == missing
+
+
+def test_missing_names_are_given_as_written():
+    q = "Did the International Organization for Migration or Cambodia's Ministry help Thailand?"
+    assert missing_names(q, "IOM and the Ministry worked in Laos.") == [
+        "Cambodia's Ministry",
+        "Thailand",
+    ]
 
 
 @pytest.mark.parametrize(
