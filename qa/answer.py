@@ -16,6 +16,7 @@ import numpy as np
 from .abstention import (
     NO_EVIDENCE,
     _idf,
+    _known,
     _sentence_text,
     assess,
     calibration_for,
@@ -258,16 +259,18 @@ def _continue_groups(index, groups: list[list[int]], anchors: set[str]) -> None:
     """
     taken = {si for g in groups for si in g}
     for g in groups:
+        # the document's title counts as said: every sentence of "… in Laos" is about Laos
+        title = set(tokenize(index.docs[index.sentences[g[0]].doc].title))
         while len(g) < MAX_SENTENCES_PER_QUOTE:
-            have = set().union(*(_tokens(index, si) for si in g))
-            wanted = anchors - have
+            have = title.union(*(_tokens(index, si) for si in g))
+            wanted = {a for a in anchors if not _known(a, have)}
             extra = [
                 si
                 for si in (g[0] - 1, g[-1] + 1)
                 if si not in taken
                 and 0 <= si < len(index.sentences)
                 and (_adjacent(index, si, g[0]) or _adjacent(index, si, g[-1]))
-                and wanted & _tokens(index, si)
+                and any(_known(a, _tokens(index, si)) for a in wanted)
             ]
             if not extra:
                 break

@@ -120,6 +120,13 @@ def test_a_quote_takes_in_the_neighbour_holding_a_year_the_question_names(real_l
     assert first.refs == (3, 4)
 
 
+def test_the_title_subject_does_not_pull_in_a_neighbour(real_loaded):
+    """Every sentence of "Human trafficking in Laos" is about Laos: naming it adds nothing."""
+    first = answer_with_index(real_loaded, "Who runs the long-term shelter for victims in Laos?")
+    assert first.quotes[0].text.startswith("Victims not wanting to return home")
+    assert first.quotes[0].text.endswith("or to a local NGO.")
+
+
 def test_a_compound_question_gets_a_quote_per_part_in_its_order(real_loaded):
     q = (
         "How many victims were repatriated from Thailand, and how many remained in "
