@@ -16,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .chunking import embed_text, text_key
 from .errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -157,3 +158,81 @@ def get_embedder(model: str | None = None, device: str | None = None) -> Embedde
     if key not in _EMBEDDERS:
         _EMBEDDERS[key] = SentenceTransformerEmbedder(name, device)
     return _EMBEDDERS[key]
+
+
+# ------------------------------------------------------------------ embedding with a cache
+
+
+def embed_cached(
+    embedder: Embedder,
+    texts: list[str],
+    cache: dict[str, np.ndarray],
+    show_progress: bool,
+    dim: int,
+) -> tuple[np.ndarray, int]:
+    """Vectors of ``texts``, embedding only those whose text key is not in ``cache`` yet.
+
+    Returns the vectors in order and how many texts were sent to the model.
+    """
+    keys = [text_key(t) for t in texts]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        by_key = dict(zip(keys, texts, strict=True))
+        vecs = embedder.encode([by_key[k] for k in missing], show_progress=show_progress)
+        cache.update(zip(missing, vecs, strict=True))
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = cache[k]
+    return out, len(missing)
+
+
+#: Weight of the sentence read in context ("title — section: text") in a sentence vector; the
+#: rest goes to the bare sentence. See ``embed_sentences``.
+SENTENCE_CONTEXT_WEIGHT = 0.4
+
+
+def sentence_key(context_text: str, bare_text: str) -> str:
+    """Cache key of a sentence vector (both texts and the mix weight)."""
+    return text_key(f"{SENTENCE_CONTEXT_WEIGHT}\x00{context_text}\x00{bare_text}")
+
+
+def embed_sentences(
+    embedder: Embedder,
+    sentences,
+    doc_titles: dict[str, str],
+    cache: dict[str, np.ndarray],
+    show_progress: bool,
+    dim: int,
+) -> tuple[np.ndarray, list[str], int]:
+    """Sentence vectors ``w·e(title — section: text) + (1 − w)·e(text)``, w = 0.4.
+
+    Chunks are embedded with their title and section, which helps find the right passage. For
+    picking the sentence to quote, the prefix drowns a short sentence: "What event did the
+    Deputy Prime Minister lead?" meets "The event was led by the Deputy Prime Minister ..." at
+    cosine 0.59 bare but 0.17 with the prefix. The mix keeps some context (a sentence that only
+    makes sense in its section) and lets the sentence's own words count. The vector is left
+    unnormalised, so its dot product with a query is exactly that weighted sum of the two
+    cosines. The weight was swept on the gold set (README, "Evaluation").
+    """
+    with_context = [embed_text(doc_titles[s.doc_id], s.section, s.text) for s in sentences]
+    bare = [embed_text("", "", s.text) for s in sentences]
+    keys = [sentence_key(c, b) for c, b in zip(with_context, bare, strict=True)]
+    first_of: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        first_of.setdefault(k, i)
+    todo = [i for k, i in first_of.items() if k not in cache]
+    if todo:
+        # a one-sentence chunk has the same text as its sentence in context: reuse its vector
+        needed = dict.fromkeys([with_context[i] for i in todo] + [bare[i] for i in todo])
+        texts = [t for t in needed if text_key(t) not in cache]
+        vecs = embedder.encode(texts, show_progress=show_progress) if texts else []
+        cache.update((text_key(t), v) for t, v in zip(texts, vecs, strict=True))
+        for i in todo:
+            cache[keys[i]] = (
+                SENTENCE_CONTEXT_WEIGHT * cache[text_key(with_context[i])]
+                + (1.0 - SENTENCE_CONTEXT_WEIGHT) * cache[text_key(bare[i])]
+            )
+    out = np.zeros((len(keys), dim), dtype=np.float32)
+    for i, k in enumerate(keys):
+        out[i] = cache[k]
+    return out, keys, len(todo)

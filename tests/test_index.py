@@ -18,6 +18,7 @@ import pytest
 from conftest import EmbedderFailure, FakeEmbedder
 
 import qa
+import qa.embedding
 import qa.index
 from qa.chunking import ChunkerSettings, chunk_documents, embed_text
 from qa.corpus import parse_text
@@ -97,7 +98,7 @@ def test_sentence_vectors_mix_the_sentence_in_context_and_bare(fake_index, artic
     vecs = np.load(index_dir / "sentence_vectors.npy")
     doc = parse_text(article_text, ARTICLE_NAME)
     fake = FakeEmbedder()
-    w = qa.index.SENTENCE_CONTEXT_WEIGHT
+    w = qa.embedding.SENTENCE_CONTEXT_WEIGHT
     assert 0.0 < w < 1.0
     for i in (0, 14, len(doc.sentences) - 1):
         s = doc.sentences[i]
