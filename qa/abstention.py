@@ -1,11 +1,11 @@
 """Decide whether the source answers a question: evidence features and their calibration.
 
-The features look at the best candidate sentence. Two are graded evidence (similarity and
-word coverage); four are mismatch flags: the question needs something the sentence's
-paragraph lacks (a year or number it names, a number or date for "how many"/"when", the thing
-a "what is the X of" question asks about, a name). A question with a mismatch gets the share
-of such questions in the gold set that were answerable anyway; any other gets a logistic
-model of the graded evidence. Both are fitted on the gold set (``qa eval --calibrate``, stored
+The features look at the best candidate sentence. One is graded evidence (dense
+similarity); four are mismatch flags: the question needs something the sentence's paragraph
+lacks (a year or number it names, a number or date for "how many"/"when", the thing a "what
+is the X of" question asks about, a name). A question with a mismatch gets the share of such
+questions in the gold set that were answerable anyway; any other gets a logistic model of
+the similarity. Both are fitted on the gold set (``qa eval --calibrate``, stored
 in ``calibration.json`` next to this file). See README, "Evaluation".
 """
 
@@ -113,14 +113,15 @@ def named_terms(question: str) -> list[tuple[str, list[str]]]:
 
 
 def _known(token: str, vocab: set[str]) -> bool:
-    """``token`` is in ``vocab``, or a prefix of a word there or the reverse ("Thai"/"Thailand")."""
+    """``token`` is in ``vocab``, or a prefix of a word there or the reverse ("Thai"/"Thailand").
+
+    Prefixes count from three letters on ("us" is no prefix of "used").
+    """
     if token in vocab:
         return True
-    if len(token) < 2:
+    if len(token) < 3:
         return False
-    return any(
-        len(v) >= min(3, len(token)) and (v.startswith(token) or token.startswith(v)) for v in vocab
-    )
+    return any(len(v) >= 3 and (v.startswith(token) or token.startswith(v)) for v in vocab)
 
 
 def missing_names(question: str, context: str) -> list[str]:
@@ -136,10 +137,16 @@ def missing_names(question: str, context: str) -> list[str]:
         return []
     context = _ACRONYM_DOTS_RE.sub(lambda m: m.group(0).replace(".", ""), context)
     vocab = set(re.findall(r"\w+", context.lower()))
+    # a short name may open an acronym: "UN agency" / "UNICEF"
+    acronyms = {a.lower() for a in re.findall(r"\b[A-Z]{2,}\w*", context)}
+
+    def known(t: str) -> bool:
+        return _known(t, vocab) or (len(t) < 3 and any(a.startswith(t) for a in acronyms))
+
     return [
         written
         for written, initials, toks in runs
-        if not (len(toks) > 1 and initials in vocab) and any(not _known(t, vocab) for t in toks)
+        if not (len(toks) > 1 and initials in vocab) and any(not known(t) for t in toks)
     ]
 
 

@@ -64,6 +64,8 @@ def test_named_terms_skip_the_first_word_and_stopwords():
         ("How many went to Thai centers?", "Victims in centers in Thailand.", 0.0),
         ("What did the International Organization for Migration get?", "staff for IOM", 0.0),
         ("Which UN agency helped?", "The MLSW worked with UNICEF.", 0.0),
+        ("Which UN agency helped?", "It was under way.", 1.0),  # "un" opens no acronym here
+        ("Did the US help?", "Funds were used.", 1.0),  # "us" is no prefix of "used"
         ("Did the U.S. State Department rank it?", "The U.S. State Department placed", 0.0),
         # one of two names missing
         ("Did Laos or Cambodia ratify it?", "Laos ratified the protocol.", 0.5),
