@@ -175,15 +175,15 @@ def _coverage(weights: dict[str, float], tokens, sentence_tokens: set[str]) -> f
 
 
 def score_candidates(
-    index, question: str, query: str, qvec, passages, part_vecs=None
+    index, question: str, query: str, qvec, passages, parts=None
 ) -> list[_Candidate]:
     """Every sentence of the retrieved passages, scored against the question, best first.
 
-    ``part_vecs`` are the vectors of the parts of a compound question (``question_parts``);
+    ``parts`` are (text, vector) for each part of a compound question (``question_parts``);
     each candidate then also gets a score against each part.
     """
     weights = _question_weights(index, question, query)
-    part_tokens = [set(tokenize(p)) for p in question_parts(question)] if part_vecs else []
+    part_tokens = [set(tokenize(text)) for text, _ in parts or ()]
     seen: dict[int, _Candidate] = {}
     for rank, p in enumerate(passages):
         for si in index.chunks[p.chunk].sentences:
@@ -196,7 +196,7 @@ def score_candidates(
             if part_tokens:
                 cand.parts = tuple(
                     float(np.dot(vec, pv)) + W_COVERAGE * _coverage(weights, pt, toks)
-                    for pt, pv in zip(part_tokens, part_vecs, strict=True)
+                    for pt, (_, pv) in zip(part_tokens, parts, strict=True)
                 )
             seen[si] = cand
     return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
@@ -413,8 +413,8 @@ def candidates(index, question: str, query: str, k: int) -> tuple[list, list[_Ca
     ranked, qvec = index.ranked(query, max(50, 4 * k))
     passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
     parts = question_parts(question)
-    part_vecs = [index.encode(p) for p in parts] if len(parts) > 1 else None
-    cands = score_candidates(index, question, query, qvec, passages, part_vecs)
+    encoded = [(p, index.encode(p)) for p in parts] if len(parts) > 1 else None
+    cands = score_candidates(index, question, query, qvec, passages, encoded)
     if cands:
         best = cands[0]
         best.features, best.reasons = assess(index, question, query, best, query != question)
