@@ -61,7 +61,8 @@ def build_blocks(state):
 
     from qa.answer import answer_with_index
     from qa.errors import QAError
-    from qa.retrieval import MAX_QUESTION_CHARS
+    from qa.questions import MAX_QUESTION_CHARS
+    from qa.retrieval import retrieve_with_index
     from qa.webapp import (
         chat_turn,
         md_text,
@@ -119,7 +120,7 @@ def build_blocks(state):
     def retrieve(question: str, k: int = DEFAULT_K) -> list[dict]:
         """The k best passages for a question, best first."""
         try:
-            return [asdict(p) for p in state.index.retrieve(question, k)]
+            return [asdict(p) for p in retrieve_with_index(state.index, question, k)]
         except QAError as e:
             raise gr.Error(one_line(str(e)), print_exception=False) from None
 
@@ -266,7 +267,7 @@ def build_app(corpus_dir=None, index_dir=None, model: str | None = None, warm_up
         >>> demo = build_app()  # doctest: +SKIP
         >>> launch(demo, port=7860)  # doctest: +SKIP
     """
-    from qa.retrieval import default_dirs
+    from qa.api import default_dirs
     from qa.webapp import AppState
 
     default_corpus, default_index = default_dirs()

@@ -42,13 +42,14 @@ def swapped_embedder(idx, embedder):
 def one_pass(idx, questions) -> dict[str, list[float]]:
     """Time encode / retrieve / answer per question, interleaved so noise hits all three."""
     from qa.answer import answer_with_index
+    from qa.retrieval import retrieve_with_index
 
     times: dict[str, list[float]] = {"encode": [], "retrieve": [], "answer": []}
     for q in questions:
         t0 = time.perf_counter()
         idx.embedder.encode_query(q.question)
         t1 = time.perf_counter()
-        idx.retrieve(q.question, k=5)
+        retrieve_with_index(idx, q.question, k=5)
         t2 = time.perf_counter()
         answer_with_index(idx, q.question, k=5, history=list(q.history))
         t3 = time.perf_counter()
@@ -108,6 +109,7 @@ def run(idx, questions, repeats: int = 3, threads=(1, 2), ort=None, busy: bool =
 def compare_rankings(idx, questions, other, depth: int = 10) -> dict:
     """Do rankings and answers stay the same when ``other`` encodes the questions?"""
     from qa.answer import answer_with_index
+    from qa.retrieval import rank
 
     same_top, same_answer, worst_cos = 0, 0, 1.0
     diffs = []
@@ -115,8 +117,8 @@ def compare_rankings(idx, questions, other, depth: int = 10) -> dict:
         a = idx.embedder.encode_query(q.question)
         b = other.encode_query(q.question)
         worst_cos = min(worst_cos, float(np.dot(a, b)))
-        ra, _ = idx.ranked(q.question, 50, qvec=a)
-        rb, _ = idx.ranked(q.question, 50, qvec=b)
+        ra, _ = rank(idx, q.question, 50, qvec=a)
+        rb, _ = rank(idx, q.question, 50, qvec=b)
         ids_a, ids_b = [r[0] for r in ra[:depth]], [r[0] for r in rb[:depth]]
         same_top += ids_a == ids_b
         ans_a = answer_with_index(idx, q.question, history=list(q.history))

@@ -57,7 +57,7 @@ def _queries(seed: int, kind: str, n: int = N_QUERIES):
 
 
 def child_build(n: int, seed: int, kind: str, work: Path) -> dict:
-    from qa.index import build_index
+    from qa.build import build_index
 
     from .synth import SyntheticEmbedder, write_corpus
 
@@ -112,15 +112,17 @@ def bm25_scores_unique(bm25, query_tokens: list[str]) -> np.ndarray:
 
 
 def _time_queries(idx, vecs, texts, tokenize, with_bm25: bool) -> dict[str, list[float]]:
+    from qa.retrieval import rank
+
     """Per query: FAISS search, BM25 (qa's and the variant) and the whole ranked() call."""
     t: dict[str, list[float]] = {"dense": [], "bm25": [], "bm25_unique": [], "ranked": []}
     for i in range(min(20, len(texts))):  # warm-up
-        idx.ranked(texts[i], 50, qvec=vecs[i])
+        rank(idx, texts[i], 50, qvec=vecs[i])
     for v, q in zip(vecs, texts, strict=True):
         t0 = time.perf_counter()
         idx.faiss_index.search(v[None, :], 50)
         t1 = time.perf_counter()
-        idx.ranked(q, 50, qvec=v)
+        rank(idx, q, 50, qvec=v)
         t2 = time.perf_counter()
         t["dense"].append(t1 - t0)
         t["ranked"].append(t2 - t1)

@@ -2,10 +2,10 @@
 
 import logging
 
-__version__ = "0.1.0"
-
-from .answer import Answer, Quote, Reference, answer  # noqa: E402
-from .errors import (  # noqa: E402
+from ._version import __version__
+from .api import answer, retrieve
+from .build import BuildReport, build_index
+from .errors import (
     BuildInProgressError,
     CorpusError,
     CorruptIndexError,
@@ -15,28 +15,29 @@ from .errors import (  # noqa: E402
     QuestionError,
     StaleIndexError,
 )
-from .index import BuildReport, build_index, load_index  # noqa: E402
-from .retrieval import LoadedIndex, Passage, retrieve  # noqa: E402
+from .index import LoadedIndex, load_index
+from .results import Answer, Evidence, Passage, Quote, Reference
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "Answer",
-    "Quote",
-    "Reference",
-    "answer",
     "BuildInProgressError",
     "BuildReport",
     "CorpusError",
     "CorruptIndexError",
+    "Evidence",
     "IndexMissingError",
     "LoadedIndex",
     "ModelError",
     "Passage",
     "QAError",
+    "Quote",
     "QuestionError",
+    "Reference",
     "StaleIndexError",
     "__version__",
+    "answer",
     "build_index",
     "load_index",
     "retrieve",

@@ -16,9 +16,13 @@ import json
 import logging
 import math
 import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 from .bm25 import STOPWORDS, tokenize
+from .index import LoadedIndex
+from .results import Evidence
 
 log = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -112,7 +116,7 @@ def named_terms(question: str) -> list[tuple[str, list[str]]]:
     return [(initials, toks) for _, initials, toks in _name_runs(question)]
 
 
-def _known(token: str, vocab: set[str]) -> bool:
+def known_token(token: str, vocab: set[str]) -> bool:
     """``token`` is in ``vocab``, or a prefix of a word there or the reverse ("Thai"/"Thailand").
 
     Prefixes count from three letters on ("us" is no prefix of "used").
@@ -141,7 +145,7 @@ def missing_names(question: str, context: str) -> list[str]:
     acronyms = {a.lower() for a in re.findall(r"\b[A-Z]{2,}\w*", context)}
 
     def known(t: str) -> bool:
-        return _known(t, vocab) or (len(t) < 3 and any(a.startswith(t) for a in acronyms))
+        return known_token(t, vocab) or (len(t) < 3 and any(a.startswith(t) for a in acronyms))
 
     return [
         written
@@ -203,23 +207,12 @@ def focus_tokens(question: str) -> set[str]:
     return set(tokenize(head))
 
 
-def _idf(index, token: str) -> float:
-    bm = index.bm25
-    j = bm.vocab.get(token)
-    df = int(bm.indptr[j + 1] - bm.indptr[j]) if j is not None else 0
-    return math.log(1.0 + (bm.n_docs - df + 0.5) / (df + 0.5))
-
-
-def _sentence_text(index, s) -> str:
-    return index.docs[s.doc].text[s.start : s.end]
-
-
 def _numbers(text: str) -> set[str]:
     return {n.strip(".,") for n in _NUMBER_RE.findall(text)}
 
 
 @functools.lru_cache(maxsize=1)
-def _load_calibration() -> dict:
+def load_calibration() -> dict:
     try:
         cal = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -230,7 +223,7 @@ def _load_calibration() -> dict:
 
 def calibration_for(model: str) -> dict:
     """The abstention model fitted for ``model``; {} (similarity fallback) for another model."""
-    cal = _load_calibration()
+    cal = load_calibration()
     if cal and cal.get("model") != model:
         log.warning(
             "abstention was calibrated for %s, not %s; run `qa eval --calibrate` to refit it",
@@ -256,16 +249,16 @@ NO_EVIDENCE = (0.0, 1.0, 1.0, 1.0, 1.0)
 GRADED = 1
 
 
-def evidence_features(
-    index, question: str, query: str, best, followup: bool = False
-) -> list[float]:
-    """Features that say whether the best sentence answers the question (see ``assess``)."""
-    return assess(index, question, query, best, followup)[0]
+class Candidate(Protocol):
+    """What ``assess`` needs of a candidate sentence (``qa.answer`` scores them)."""
+
+    sentence: int
+    dense: float
 
 
 def assess(
-    index, question: str, query: str, best, followup: bool = False
-) -> tuple[list[float], list[str]]:
+    index: LoadedIndex, question: str, query: str, best: Candidate | None, followup: bool = False
+) -> Evidence:
     """Evidence features of the best sentence, and a reason for each mismatch found.
 
     ``best`` is the top-scored candidate sentence (``.sentence``, ``.dense``), or None.
@@ -278,15 +271,11 @@ def assess(
     ("never mentions Thailand"), for telling a user why the text was judged not to answer.
     """
     if best is None:
-        return list(NO_EVIDENCE), []
+        return Evidence(NO_EVIDENCE)
     s = index.sentences[best.sentence]
-    text = _sentence_text(index, s)
+    text = index.sentence_text(best.sentence)
     para = " ".join(
-        [s.section]
-        + [
-            _sentence_text(index, index.sentences[o])
-            for o in _paragraph_sentences(index, best.sentence)
-        ]
+        [s.section] + [index.sentence_text(o) for o in index.paragraph_sentences(best.sentence)]
     )
     reasons: list[str] = []
     own_numbers = _numbers(question) or _numbers(query)
@@ -303,7 +292,7 @@ def assess(
     para_tokens = set(tokenize(para))
     absent_focus = [t for t in focus if t not in para_tokens]
     focus_missing = (
-        sum(_idf(index, t) for t in absent_focus) / sum(_idf(index, t) for t in focus)
+        sum(index.bm25.idf(t) for t in absent_focus) / sum(index.bm25.idf(t) for t in focus)
         if focus
         else 0.0
     )
@@ -321,10 +310,10 @@ def assess(
         focus_missing,
         len(names) / len(runs) if runs else 0.0,
     ]
-    return features, reasons
+    return Evidence(tuple(features), tuple(reasons))
 
 
-def mismatches(features: list[float]) -> list[str]:
+def mismatches(features: Sequence[float]) -> list[str]:
     """The mismatch flags that are set, by name."""
     return [name for name, f in zip(FEATURES[GRADED:], features[GRADED:], strict=True) if f > 0]
 
@@ -333,13 +322,13 @@ def mismatches(features: list[float]) -> list[str]:
 UNCALIBRATED_MISMATCH_RATE = 0.1
 
 
-def confidence(features: list[float], calibration: dict | None = None) -> float:
+def confidence(features: Sequence[float], calibration: dict | None = None) -> float:
     """Calibrated probability that the text answers the question.
 
     With a mismatch flag set: the answerable share of such gold questions. Otherwise a logistic
     model of the graded evidence.
     """
-    cal = calibration if calibration is not None else _load_calibration()
+    cal = calibration if calibration is not None else load_calibration()
     weights = cal.get("weights")
     if not weights:  # uncalibrated fallback: similarity alone, centred where it separated best
         p = 1.0 / (1.0 + math.exp(-12.0 * (features[0] - 0.45)))
@@ -348,20 +337,3 @@ def confidence(features: list[float], calibration: dict | None = None) -> float:
         return float(cal["mismatch_answerable_rate"])
     z = cal["bias"] + sum(w * f for w, f in zip(weights, features[:GRADED], strict=True))
     return 1.0 / (1.0 + math.exp(-z))
-
-
-def _paragraph_sentences(index, si: int) -> list[int]:
-    s = index.sentences[si]
-    out = [si]
-    j = si - 1
-    while (
-        j >= 0 and index.sentences[j].doc == s.doc and index.sentences[j].paragraph == s.paragraph
-    ):
-        out.insert(0, j)
-        j -= 1
-    j = si + 1
-    n = len(index.sentences)
-    while j < n and index.sentences[j].doc == s.doc and index.sentences[j].paragraph == s.paragraph:
-        out.append(j)
-        j += 1
-    return out

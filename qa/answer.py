@@ -9,78 +9,17 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from .abstention import (
-    NO_EVIDENCE,
-    _idf,
-    _known,
-    _sentence_text,
-    assess,
-    calibration_for,
-    confidence,
-    named_terms,
-)
-from .bm25 import STOPWORDS, stem, tokenize
-from .retrieval import check_k, clean_question
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A verbatim span of a source document: ``document_text[start:end] == text``."""
-
-    text: str
-    refs: tuple[int, ...]
-    doc_id: str
-    section: str
-    start: int
-    end: int
-    score: float
-    title: str = ""
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One entry of a source's References list, in the source's own wording."""
-
-    doc_id: str
-    number: int
-    text: str
-
-
-@dataclass
-class Answer:
-    """The answer to a question.
-
-    Attributes:
-        found: False when the source does not answer the question.
-        quotes: verbatim quotes, most relevant first (empty when not found).
-        references: full entries for every number cited by the quotes.
-        markdown: the rendered answer.
-        passages: the retrieved passages the quotes were drawn from (closest passages when
-            not found).
-        question: the question as asked; ``query`` what was searched (follow-ups resolved).
-        confidence: calibrated probability that the source answers the question.
-        reasons: when not found, what the closest passage lacks that the question needs
-            ("never mentions Thailand"); empty when it was judged too far from the question.
-    """
-
-    question: str
-    found: bool
-    quotes: list[Quote] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    markdown: str = ""
-    passages: list = field(default_factory=list)
-    query: str = ""
-    confidence: float = 0.0
-    reasons: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready dict."""
-        return asdict(self)
-
+from .abstention import NO_EVIDENCE, assess, calibration_for, confidence, known_token, named_terms
+from .bm25 import stem, tokenize
+from .index import LoadedIndex
+from .questions import check_k, clean_question, question_parts, resolve_query
+from .render import render_markdown
+from .results import Answer, Evidence, Passage, Quote, Reference
+from .retrieval import depth_for, passage, rank
 
 # ----------------------------------------------------------------------------- the answerer
 
@@ -88,29 +27,6 @@ _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
     r"The same|An additional)\b"
 )
-_FOLLOWUP_RE = re.compile(
-    r"^(?:and|also|so|then|what about|how about|what of|and what|and how|and who|and when|"
-    r"and where|same for|what else)\b",
-    re.I,
-)
-_PRONOUN_RE = re.compile(r"\b(?:it|its|that|this|they|them|their|those|these|there|he|she)\b", re.I)
-
-
-def is_followup(question: str) -> bool:
-    """An elliptical question that needs the previous turn to make sense."""
-    content = [t for t in re.findall(r"\w+", question.lower()) if t not in STOPWORDS]
-    return bool(_FOLLOWUP_RE.match(question.strip())) or (
-        len(content) <= 3 and bool(_PRONOUN_RE.search(question))
-    )
-
-
-def resolve_query(question: str, history: list[str] | None) -> str:
-    """The text to search for: a follow-up is joined to the question it follows."""
-    if history:
-        previous = [h for h in history if isinstance(h, str) and h.strip()]
-        if previous and is_followup(question):
-            return f"{previous[-1].strip()} {question}"
-    return question
 
 
 @dataclass
@@ -121,25 +37,7 @@ class _Candidate:
     coverage: float
     score: float = 0.0
     parts: tuple[float, ...] = ()  # score against each part of a compound question
-    features: list[float] = field(default_factory=list)  # see qa.abstention.assess (best only)
-    reasons: list[str] = field(default_factory=list)
-
-
-_PART_SPLIT_RE = re.compile(
-    r",?\s+and\s+(?=(?:about\s+|also\s+)?(?:how|what|who|whom|whose|when|where|which|why|"
-    r"was|were|is|are|did|does|do|has|have|had)\b)",
-    re.I,
-)
-
-
-def question_parts(question: str) -> list[str]:
-    """The parts of a compound question, or ``[question]``.
-
-    "How many victims were brought home, and how many were still in centers?" has two parts;
-    each should get its own quote. A part needs content words of its own.
-    """
-    parts = [p for p in _PART_SPLIT_RE.split(question) if tokenize(p)]
-    return parts if len(parts) > 1 else [question]
+    evidence: Evidence | None = None  # see qa.abstention.assess (best candidate only)
 
 
 #: In a follow-up, the new question's own words carry this share of the lexical weight; the
@@ -148,9 +46,9 @@ def question_parts(question: str) -> list[str]:
 OWN_WORDS_SHARE = 0.7
 
 
-def _question_weights(index, question: str, query: str) -> dict[str, float]:
+def _question_weights(index: LoadedIndex, question: str, query: str) -> dict[str, float]:
     """IDF weight per query token (query = question, or previous turn + question)."""
-    weights = {t: _idf(index, t) for t in set(tokenize(query))}
+    weights = {t: index.bm25.idf(t) for t in set(tokenize(query))}
     own = set(tokenize(question)) & set(weights)
     context = set(weights) - own
     if own and context:
@@ -175,7 +73,12 @@ def _coverage(weights: dict[str, float], tokens, sentence_tokens: set[str]) -> f
 
 
 def score_candidates(
-    index, question: str, query: str, qvec, passages, parts=None
+    index: LoadedIndex,
+    question: str,
+    query: str,
+    qvec: np.ndarray,
+    passages: list[Passage],
+    parts: list[tuple[str, np.ndarray]] | None = None,
 ) -> list[_Candidate]:
     """Every sentence of the retrieved passages, scored against the question, best first.
 
@@ -185,14 +88,14 @@ def score_candidates(
     weights = _question_weights(index, question, query)
     part_tokens = [set(tokenize(text)) for text, _ in parts or ()]
     seen: dict[int, _Candidate] = {}
-    for rank, p in enumerate(passages):
+    for pos, p in enumerate(passages):
         for si in index.chunks[p.chunk].sentences:
             if si in seen:
                 continue
-            toks = set(tokenize(_sentence_text(index, index.sentences[si])))
+            toks = set(tokenize(index.sentence_text(si)))
             vec = index.sentence_vectors[si]
-            cand = _Candidate(si, rank, float(np.dot(vec, qvec)), _coverage(weights, weights, toks))
-            cand.score = cand.dense + W_COVERAGE * cand.coverage + W_RANK / (1 + rank)
+            cand = _Candidate(si, pos, float(np.dot(vec, qvec)), _coverage(weights, weights, toks))
+            cand.score = cand.dense + W_COVERAGE * cand.coverage + W_RANK / (1 + pos)
             if part_tokens:
                 cand.parts = tuple(
                     float(np.dot(vec, pv)) + W_COVERAGE * _coverage(weights, pt, toks)
@@ -212,19 +115,10 @@ MAX_SENTENCES_PER_QUOTE = 3
 DUPLICATE_SIMILARITY = 0.92
 
 
-def _adjacent(index, a: int, b: int) -> bool:
-    sa, sb = index.sentences[a], index.sentences[b]
-    return abs(a - b) == 1 and sa.doc == sb.doc and sa.paragraph == sb.paragraph
-
-
-def _needs_previous(index, si: int) -> bool:
+def _needs_previous(index: LoadedIndex, si: int) -> bool:
     """The sentence opens with a word that points back ("It", "This", "The event" …)."""
-    s = index.sentences[si]
     return (
-        si > 0
-        and _adjacent(index, si - 1, si)
-        and bool(_ANAPHOR_RE.match(_sentence_text(index, s)))
-        and index.sentences[si - 1].paragraph == s.paragraph
+        si > 0 and index.adjacent(si - 1, si) and bool(_ANAPHOR_RE.match(index.sentence_text(si)))
     )
 
 
@@ -250,7 +144,7 @@ def question_anchors(question: str) -> set[str]:
     return anchors
 
 
-def _continue_groups(index, groups: list[list[int]], anchors: set[str]) -> None:
+def _continue_groups(index: LoadedIndex, groups: list[list[int]], anchors: set[str]) -> None:
     """Extend each quote with a neighbour that holds a number or name of the question it lacks.
 
     "How did the ranking change between 2018 and 2023?" needs "In 2023 it was placed at
@@ -263,14 +157,14 @@ def _continue_groups(index, groups: list[list[int]], anchors: set[str]) -> None:
         title = set(tokenize(index.docs[index.sentences[g[0]].doc].title))
         while len(g) < MAX_SENTENCES_PER_QUOTE:
             have = title.union(*(_tokens(index, si) for si in g))
-            wanted = {a for a in anchors if not _known(a, have)}
+            wanted = {a for a in anchors if not known_token(a, have)}
             extra = [
                 si
                 for si in (g[0] - 1, g[-1] + 1)
                 if si not in taken
                 and 0 <= si < len(index.sentences)
-                and (_adjacent(index, si, g[0]) or _adjacent(index, si, g[-1]))
-                and any(_known(a, _tokens(index, si)) for a in wanted)
+                and (index.adjacent(si, g[0]) or index.adjacent(si, g[-1]))
+                and any(known_token(a, _tokens(index, si)) for a in wanted)
             ]
             if not extra:
                 break
@@ -279,12 +173,12 @@ def _continue_groups(index, groups: list[list[int]], anchors: set[str]) -> None:
             taken.add(extra[-1])
 
 
-def _tokens(index, si: int) -> set[str]:
-    return set(tokenize(_sentence_text(index, index.sentences[si])))
+def _tokens(index: LoadedIndex, si: int) -> set[str]:
+    return set(tokenize(index.sentence_text(si)))
 
 
 def select_sentences(
-    index, cands: list[_Candidate], anchors: set[str] | None = None
+    index: LoadedIndex, cands: list[_Candidate], anchors: set[str] | None = None
 ) -> list[list[int]]:
     """The quotes, as lists of adjacent sentence rows, most relevant first.
 
@@ -322,7 +216,7 @@ def select_sentences(
     return groups
 
 
-def _quote(index, group: list[int], score: float) -> Quote:
+def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
     first, last = index.sentences[group[0]], index.sentences[group[-1]]
     doc = index.docs[first.doc]
     refs: list[int] = []
@@ -340,11 +234,7 @@ def _quote(index, group: list[int], score: float) -> Quote:
     )
 
 
-def _tags(refs) -> str:
-    return "".join(f"[{r}]" for r in refs)
-
-
-def _references(index, quotes) -> list[Reference]:
+def _references(index: LoadedIndex, quotes: list[Quote]) -> list[Reference]:
     out: list[Reference] = []
     seen = set()
     for q in quotes:
@@ -363,80 +253,44 @@ def _references(index, quotes) -> list[Reference]:
     return out
 
 
-def _blockquote(text: str) -> str:
-    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
-
-
-def why_not(reasons: list[str]) -> str:
-    """One sentence from ``Answer.reasons``."""
-    return "The closest passage " + "; it ".join(reasons) + "."
-
-
-def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
-    """The answer as Markdown: block quotes tagged with [n], then the References."""
-    lines: list[str] = []
-    if ans.found:
-        for q in ans.quotes:
-            where = f"{q.title}, {q.section}" if q.section else q.title
-            lines.append(_blockquote(f"{q.text} {_tags(q.refs)}".rstrip()))
-            lines.append(f"> — *{where}*" if multi_doc or q.section else f"> — *{q.title}*")
-            lines.append("")
-        if ans.references:
-            lines.append("**References**")
-            lines.append("")
-            for r in ans.references:
-                prefix = f"{r.doc_id}: " if multi_doc else ""
-                lines.append(f"- [{r.number}] {prefix}{r.text}")
-        return "\n".join(lines).rstrip() + "\n"
-    lines.append("**The text does not say.** No passage of the source answers this question.")
-    if ans.reasons:
-        lines.append("")
-        lines.append(why_not(ans.reasons))
-    if ans.passages:
-        lines.append("")
-        lines.append("Closest passages (shown for context; they do not answer the question):")
-        lines.append("")
-        for p in ans.passages[:3]:
-            where = f"{p.title}, {p.section}" if p.section else p.title
-            lines.append(_blockquote(f"{p.text}"))
-            lines.append(f"> — *{where}*")
-            lines.append("")
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def candidates(index, question: str, query: str, k: int) -> tuple[list, list[_Candidate]]:
+def candidates(
+    index: LoadedIndex, question: str, query: str, k: int
+) -> tuple[list[Passage], list[_Candidate]]:
     """The top-k passages for ``query`` and their sentences scored against ``question``.
 
-    The best candidate carries its evidence features (``.features``): they decide whether
-    the text answers at all.
+    The best candidate carries its evidence (``.evidence``): it decides whether the text
+    answers at all.
     """
-    ranked, qvec = index.ranked(query, max(50, 4 * k))
-    passages = [index.passage(i, f, d, lx) for i, f, d, lx in ranked[:k]]
+    ranked, qvec = rank(index, query, depth_for(k))
+    passages = [passage(index, r) for r in ranked[:k]]
+    if qvec is None:  # an empty index: nothing to score
+        return passages, []
     parts = question_parts(question)
     encoded = [(p, index.encode(p)) for p in parts] if len(parts) > 1 else None
     cands = score_candidates(index, question, query, qvec, passages, encoded)
     if cands:
-        best = cands[0]
-        best.features, best.reasons = assess(index, question, query, best, query != question)
+        cands[0].evidence = assess(index, question, query, cands[0], query != question)
     return passages, cands
 
 
-def answer_with_index(index, question: str, k: int = 5, history: list[str] | None = None) -> Answer:
-    """Answer ``question`` from a loaded index (see ``answer``)."""
+def answer_with_index(
+    index: LoadedIndex, question: str, k: int = 5, history: list[str] | None = None
+) -> Answer:
+    """Answer ``question`` from a loaded index (``qa.answer`` on the default index)."""
     question = clean_question(question)
     k = check_k(k)
     history = [clean_question(h) for h in (history or []) if isinstance(h, str) and h.strip()]
     query = resolve_query(question, history)
     passages, cands = candidates(index, question, query, k)
     best = cands[0] if cands else None
-    features = best.features if best is not None else list(NO_EVIDENCE)
-    calibration = calibration_for(index.manifest["model"])
-    conf = confidence(features, calibration)
+    evidence = best.evidence if best is not None and best.evidence else Evidence(NO_EVIDENCE)
+    calibration = calibration_for(index.manifest.model)
+    conf = confidence(evidence.features, calibration)
     ans = Answer(
         question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
     )
     if best is not None and conf < calibration.get("threshold", 0.5):
-        ans.reasons = list(best.reasons)
+        ans.reasons = list(evidence.reasons)
     elif best is not None:
         groups = select_sentences(index, cands, question_anchors(question))
         by_sentence = {c.sentence: c.score for c in cands}
@@ -445,21 +299,3 @@ def answer_with_index(index, question: str, k: int = 5, history: list[str] | Non
         ans.found = True
     ans.markdown = render_markdown(ans, multi_doc=len(index.docs) > 1)
     return ans
-
-
-def answer(question: str, k: int = 5, history: list[str] | None = None, index=None) -> Answer:
-    """Answer a question with verbatim quotes from the source and its reference numbers.
-
-    ``history`` holds the previous questions of a conversation, so that a follow-up such as
-    "and how many arrests?" is understood. ``found`` is False when the text does not answer;
-    the closest passages are then in ``passages`` and the markdown says so.
-
-    Example:
-        >>> import qa
-        >>> a = qa.answer("Who runs the long-term shelter for victims?")  # doctest: +SKIP
-        >>> a.quotes[0].refs, a.references[0].number  # doctest: +SKIP
-        ((2,), 2)
-    """
-    from .retrieval import default_index
-
-    return answer_with_index(index or default_index(), question, k, history)

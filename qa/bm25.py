@@ -7,6 +7,7 @@ per query term.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from pathlib import Path
@@ -103,6 +104,12 @@ class BM25:
             a, b = int(self.indptr[j]), int(self.indptr[j + 1])
             np.add.at(out, self.docs[a:b], self.weights[a:b] * count)
         return out
+
+    def idf(self, term: str) -> float:
+        """The term's inverse document frequency, as the scores use it (0 df for unknown terms)."""
+        j = self.vocab.get(term)
+        df = int(self.indptr[j + 1] - self.indptr[j]) if j is not None else 0
+        return math.log(1.0 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     def save(self, directory: Path) -> None:
         (directory / "bm25_vocab.json").write_text(

@@ -17,22 +17,22 @@ from .errors import QAError
 
 
 def _dirs(args) -> tuple[Path, Path]:
-    from .retrieval import default_dirs
+    from .api import default_dirs
 
     corpus, index = default_dirs()
     return Path(args.corpus or corpus), Path(args.index or index)
 
 
 def _load(args):
-    from .retrieval import load_or_build
+    from .api import load_or_build
 
     corpus, index = _dirs(args)
     return load_or_build(index, corpus, args.model)
 
 
 def cmd_build(args) -> int:
+    from .build import build_index
     from .chunking import ChunkerSettings
-    from .index import build_index
 
     corpus, index = _dirs(args)
     from .embedding import default_show_progress
@@ -62,8 +62,10 @@ def _passage_dict(p) -> dict:
 
 
 def cmd_search(args) -> int:
+    from .retrieval import retrieve_with_index
+
     idx = _load(args)
-    passages = idx.retrieve(args.question, args.k)
+    passages = retrieve_with_index(idx, args.question, args.k)
     if args.json:
         print(json.dumps([_passage_dict(p) for p in passages], ensure_ascii=False, indent=2))
         return 0
@@ -94,7 +96,9 @@ def cmd_eval(args) -> int:
     idx = _load(args)
     questions = evaluate.load_questions(args.questions)
     if args.calibrate:
-        cal = evaluate.calibrate(idx, questions)
+        from .calibration import calibrate
+
+        cal = calibrate(idx, questions)
         cv = cal["cross_validated"]
         print(
             f"calibrated abstention on {cal['questions']} questions: weights {cal['weights']}, "

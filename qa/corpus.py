@@ -419,6 +419,16 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     )
 
 
+def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
+    """SHA-256 of every corpus file (usable or not), keyed by path relative to the corpus."""
+    corpus_dir = Path(corpus_dir)
+    out = {}
+    for p in corpus_files(corpus_dir):
+        with open(p, "rb") as f:
+            out[p.relative_to(corpus_dir).as_posix()] = hashlib.file_digest(f, "sha256").hexdigest()
+    return out
+
+
 def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
     """Parse every usable file of ``corpus_dir``.
 

@@ -1,9 +1,10 @@
-"""Build, save and load the index directory.
+"""The index directory: written by ``save`` and read by ``load_index``, in this one module.
 
 An index is a directory, never a pickle::
 
-    manifest.json          format version, model, chunker settings, corpus file hashes, counts
-    docs.jsonl             one record per document: id, path, title, text, references
+    manifest.json          format version, model, chunker settings, corpus file hashes, counts,
+                           size and checksum of every other file (``qa.records.Manifest``)
+    docs.jsonl             one record per document: id, path, title, rendered text, references
     chunks.jsonl           one record per chunk: document, offsets, section, refs, sentences
     sentences.jsonl        one record per sentence: document, offsets, section, refs
     vectors.faiss          FAISS inner-product index over normalized chunk vectors
@@ -12,58 +13,43 @@ An index is a directory, never a pickle::
     sentence_vectors.faiss FAISS inner-product index over the sentence vectors
     bm25_*                 the lexical side (see qa.bm25)
 
-It is written to a temporary directory next to the target and swapped in with a rename, so a
-reader never sees half an index and a failed build leaves the old one intact.
+``qa.build`` writes it to a temporary directory and swaps it in atomically (``qa.storage``).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import os
-import shutil
-import tempfile
-import time
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .bm25 import BM25, tokenize
-from .chunking import ChunkerSettings, chunk_documents, text_key
-from .corpus import corpus_files, load_corpus
-from .embedding import (
-    Embedder,
-    default_show_progress,
-    embed_cached,
-    embed_sentences,
-    get_embedder,
-    resolve_model,
+from .bm25 import BM25
+from .corpus import corpus_fingerprint
+from .embedding import Embedder, get_embedder, resolve_model
+from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
+from .records import (
+    FIX,
+    FORMAT_VERSION,
+    ChunkRecord,
+    DocRecord,
+    Manifest,
+    SentenceRecord,
+    read_jsonl,
+    write_jsonl,
 )
-from .errors import (
-    CorruptIndexError,
-    IndexMissingError,
-    QAError,
-    StaleIndexError,
-)
-from .storage import (
-    _fsync_dir,
-    _test_pause,
-    build_lock,
-    clean_stale_temp_dirs,
-    file_sha256,
-    swap_in,
-)
+from .storage import file_sha256
 
 log = logging.getLogger(__name__)
 
-#: 2: sentence vectors mix the sentence in context with the bare one, and have a FAISS index
-FORMAT_VERSION = 2
 #: Above this many chunks the FAISS index is approximate (HNSW). Measured here: exact search
 #: costs ~75 µs per 1,000 chunks, so at 20k it stays within ~10% of one query's encoding,
 #: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see README, "Scale".
-EXACT_MAX_CHUNKS = int(os.environ.get("QA_EXACT_MAX_CHUNKS", "20000"))
+EXACT_MAX_CHUNKS = 20000
 DATA_FILES = (
     "docs.jsonl",
     "chunks.jsonl",
@@ -78,117 +64,14 @@ DATA_FILES = (
 HASH_CHECK_MAX_BYTES = 64 * 1024 * 1024
 
 
-@dataclass
-class BuildReport:
-    """What a build did.
-
-    Attributes:
-        chunks_added / chunks_removed / chunks_unchanged: chunk texts compared with the old index.
-        chunks_embedded / sentences_embedded: texts actually sent to the model (cache misses).
-    """
-
-    index_dir: str
-    documents: int
-    chunks: int
-    sentences: int
-    chunks_added: int
-    chunks_removed: int
-    chunks_unchanged: int
-    chunks_embedded: int
-    sentences_embedded: int
-    seconds: float
-    model: str
-    warnings: list[str] = field(default_factory=list)
-    changed_files: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """One human line, as `qa build` prints it."""
-        return (
-            f"indexed {self.documents} document(s), {self.chunks} chunks in {self.seconds:.1f}s: "
-            f"{self.chunks_added} added, {self.chunks_removed} removed, "
-            f"{self.chunks_unchanged} unchanged; {self.chunks_embedded} chunk(s) and "
-            f"{self.sentences_embedded} sentence(s) embedded"
-        )
-
-
-def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
-    """SHA-256 of every corpus file (usable or not), keyed by path relative to the corpus."""
-    corpus_dir = Path(corpus_dir)
-    return {p.relative_to(corpus_dir).as_posix(): file_sha256(p) for p in corpus_files(corpus_dir)}
-
-
-# ---------------------------------------------------------------------------------- building
-
-
-def _old_cache(index_dir: Path, model: str) -> tuple[dict[str, np.ndarray], set[str]]:
-    """Vectors of the previous index by text key, if it used the same model."""
-    cache: dict[str, np.ndarray] = {}
-    old_chunk_keys: set[str] = set()
-    try:
-        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
-            return cache, old_chunk_keys
-        same_model = manifest.get("model") == model
-        for records, vectors in (
-            ("chunks.jsonl", "chunk_vectors.npy"),
-            ("sentences.jsonl", "sentence_vectors.npy"),
-        ):
-            keys = [json.loads(line)["key"] for line in _read_lines(index_dir / records)]
-            if records == "chunks.jsonl":
-                old_chunk_keys = set(keys)
-            if same_model:
-                vecs = np.load(index_dir / vectors, mmap_mode="r", allow_pickle=False)
-                if len(vecs) == len(keys):
-                    cache.update((k, np.array(v)) for k, v in zip(keys, vecs, strict=True))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        log.info("no usable embedding cache in %s (%s); embedding everything", index_dir, e)
-    return cache, old_chunk_keys
-
-
-def _old_corpus_files(index_dir: Path) -> dict[str, str]:
-    """Corpus hashes recorded by the previous build, or {} when there is no usable manifest."""
-    try:
-        files = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        files = files["corpus_files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return files if isinstance(files, dict) else {}
-
-
-def check_target(index_dir: Path, corpus_dir: Path) -> None:
-    """Refuse to build over a directory that is not an index (it would be replaced)."""
-    index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
-    if index_dir.resolve() == corpus_dir.resolve() or corpus_dir.resolve().is_relative_to(
-        index_dir.resolve()
-    ):
-        raise QAError(
-            f"index directory {index_dir} holds the corpus {corpus_dir}; "
-            "choose another --index directory"
-        )
-    if (
-        index_dir.is_dir()
-        and any(index_dir.iterdir())
-        and not (index_dir / "manifest.json").exists()
-    ):
-        raise QAError(
-            f"{index_dir} is not empty and is not an index (no manifest.json); building would "
-            "replace it. Choose a new or empty --index directory"
-        )
-    if index_dir.exists() and not index_dir.is_dir():
-        raise QAError(f"{index_dir} is a file, not a directory; choose another --index path")
-
-
-def _read_lines(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        return [line for line in f if line.strip()]
-
-
-def make_faiss_index(vectors: np.ndarray, kind: str | None = None):
-    """An inner-product FAISS index: exact up to EXACT_MAX_CHUNKS vectors, HNSW above."""
-    import faiss
+def make_faiss_index(
+    vectors: np.ndarray, kind: str | None = None, exact_max: int = EXACT_MAX_CHUNKS
+) -> tuple[Any, str]:
+    """An inner-product FAISS index: exact up to ``exact_max`` vectors, HNSW above."""
+    import faiss  # deferred: importing FAISS costs time the CLI's --help should not pay
 
     dim = vectors.shape[1]
-    kind = kind or ("flat" if len(vectors) <= EXACT_MAX_CHUNKS else "hnsw")
+    kind = kind or ("flat" if len(vectors) <= exact_max else "hnsw")
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -202,266 +85,120 @@ def make_faiss_index(vectors: np.ndarray, kind: str | None = None):
     return index, kind
 
 
-def _write_jsonl(path: Path, records) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r, ensure_ascii=False))
-            f.write("\n")
+# ----------------------------------------------------------------------------------- writing
 
 
-def build_index(
-    corpus_dir: str | Path = "corpus",
-    index_dir: str | Path = "index",
-    model: str | None = None,
-    settings: ChunkerSettings | None = None,
-    show_progress: bool | None = None,
-    embedder: Embedder | None = None,
+@dataclass
+class BuiltIndex:
+    """Everything a build produced, ready to be written by ``save``."""
+
+    docs: list[DocRecord]
+    chunks: list[ChunkRecord]
+    sentences: list[SentenceRecord]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    bm25: BM25
+    manifest: Manifest
+
+
+def save(
+    directory: Path,
+    built: BuiltIndex,
     index_kind: str | None = None,
-    wait: float = 0.0,
-) -> BuildReport:
-    """Parse, chunk and embed ``corpus_dir`` into ``index_dir``; re-embed only changed texts.
-
-    Example:
-        >>> report = build_index("corpus", "index")  # doctest: +SKIP
-        >>> print(report.summary())  # doctest: +SKIP
-    """
-    t0 = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    settings = settings or ChunkerSettings()
-    show_progress = default_show_progress() if show_progress is None else show_progress
-    embedder = embedder or get_embedder(model)
-    model_name = embedder.name
-    check_target(index_dir, corpus_dir)
-    with build_lock(index_dir, wait=wait):
-        _test_pause("locked")
-        clean_stale_temp_dirs(index_dir)
-        fingerprint = corpus_fingerprint(corpus_dir)
-        docs, warnings = load_corpus(corpus_dir)
-        chunks = chunk_documents(docs, settings)
-        sentences = [s for d in docs for s in d.sentences]
-        cache, old_keys = _old_cache(index_dir, model_name)
-        old_files = _old_corpus_files(index_dir)
-        dim = embedder.dim
-        chunk_texts = [c.embed_text for c in chunks]
-        doc_titles = {d.doc_id: d.title for d in docs}
-        chunk_vecs, n_chunk_emb = embed_cached(embedder, chunk_texts, cache, show_progress, dim)
-        sent_vecs, sent_keys, n_sent_emb = embed_sentences(
-            embedder, sentences, doc_titles, cache, show_progress, dim
-        )
-        new_keys = [text_key(t) for t in chunk_texts]
-        new_key_set = set(new_keys)
-
-        index_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp's 0700 would hide the index from other users
-        try:
-            _write_index(
-                tmp,
-                docs,
-                chunks,
-                sentences,
-                chunk_vecs,
-                sent_vecs,
-                new_keys,
-                sent_keys,
-                settings,
-                model_name,
-                dim,
-                fingerprint,
-                index_kind,
-            )
-            seconds = time.perf_counter() - t0
-            _finish_manifest(tmp, seconds)
-            _fsync_dir(tmp)
-            _test_pause("swap")
-            swap_in(tmp, index_dir)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _test_pause("swapped")
-    changed = sorted(
-        {f for f in set(fingerprint) | set(old_files) if fingerprint.get(f) != old_files.get(f)}
-    )
-    return BuildReport(
-        index_dir=str(index_dir),
-        documents=len(docs),
-        chunks=len(chunks),
-        sentences=len(sentences),
-        chunks_added=len(new_key_set - old_keys),
-        chunks_removed=len(old_keys - new_key_set),
-        chunks_unchanged=len(new_key_set & old_keys),
-        chunks_embedded=n_chunk_emb,
-        sentences_embedded=n_sent_emb,
-        seconds=time.perf_counter() - t0,
-        model=model_name,
-        warnings=warnings,
-        changed_files=changed,
-    )
-
-
-def _write_index(
-    tmp,
-    docs,
-    chunks,
-    sentences,
-    chunk_vecs,
-    sent_vecs,
-    chunk_keys,
-    sent_keys,
-    settings,
-    model_name,
-    dim,
-    fingerprint,
-    index_kind,
+    exact_max: int = EXACT_MAX_CHUNKS,
+    pause=lambda stage: None,
 ) -> None:
-    import faiss
+    """Write every file of the index into ``directory`` (a fresh temporary directory).
 
-    doc_pos = {d.doc_id: i for i, d in enumerate(docs)}
-    _write_jsonl(
-        tmp / "docs.jsonl",
-        (
-            {
-                "doc_id": d.doc_id,
-                "path": d.path,
-                "title": d.title,
-                "sha256": d.sha256,
-                "references": {str(k): v for k, v in d.references.items()},
-                "text": d.text,
-            }
-            for d in docs
-        ),
+    ``pause(stage)`` is the build's test hook (``qa.storage.test_pause``).
+    """
+    import faiss  # deferred with the rest of the FAISS work
+
+    write_jsonl(directory / "docs.jsonl", built.docs)
+    write_jsonl(directory / "chunks.jsonl", built.chunks)
+    pause("writing")  # docs and chunks are written, the rest not yet
+    write_jsonl(directory / "sentences.jsonl", built.sentences)
+    np.save(directory / "chunk_vectors.npy", built.chunk_vectors)
+    np.save(directory / "sentence_vectors.npy", built.sentence_vectors)
+    index, built.manifest.faiss_index = make_faiss_index(built.chunk_vectors, index_kind, exact_max)
+    faiss.write_index(index, str(directory / "vectors.faiss"))
+    sentence_index, built.manifest.sentence_faiss_index = make_faiss_index(
+        built.sentence_vectors, index_kind, exact_max
     )
-    sent_index = {(s.doc_id, s.start): i for i, s in enumerate(sentences)}
-    _write_jsonl(
-        tmp / "chunks.jsonl",
-        (
-            {
-                "doc": doc_pos[c.doc_id],
-                "start": c.start,
-                "end": c.end,
-                "section": c.section,
-                "paragraph": c.paragraph,
-                "refs": list(c.refs),
-                "sentences": [sent_index[(c.doc_id, s[0])] for s in c.sentences],
-                "key": key,
-            }
-            for c, key in zip(chunks, chunk_keys, strict=True)
-        ),
-    )
-    _test_pause("writing")  # docs and chunks are written, the rest not yet
-    _write_jsonl(
-        tmp / "sentences.jsonl",
-        (
-            {
-                "doc": doc_pos[s.doc_id],
-                "start": s.start,
-                "end": s.end,
-                "span_end": s.span_end,
-                "paragraph": s.paragraph,
-                "section": s.section,
-                "refs": list(s.refs),
-                "key": key,
-            }
-            for s, key in zip(sentences, sent_keys, strict=True)
-        ),
-    )
-    np.save(tmp / "chunk_vectors.npy", chunk_vecs)
-    np.save(tmp / "sentence_vectors.npy", sent_vecs)
-    index, kind = make_faiss_index(chunk_vecs, index_kind)
-    faiss.write_index(index, str(tmp / "vectors.faiss"))
-    sentence_index, sentence_kind = make_faiss_index(sent_vecs, index_kind)
-    faiss.write_index(sentence_index, str(tmp / "sentence_vectors.faiss"))
-    BM25.build([tokenize(c.embed_text) for c in chunks]).save(tmp)
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "package_version": __version__,
-        "model": model_name,
-        "dimension": dim,
-        "normalized": True,
-        "faiss_index": kind,
-        "sentence_faiss_index": sentence_kind,
-        "chunker": settings.to_dict(),
-        "corpus_files": fingerprint,
-        "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    faiss.write_index(sentence_index, str(directory / "sentence_vectors.faiss"))
+    built.bm25.save(directory)
+    _finish_manifest(directory, built.manifest)
 
 
-def _finish_manifest(tmp: Path, seconds: float) -> None:
-    path = tmp / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["build_seconds"] = round(seconds, 3)
-    manifest["files"] = {
-        name: {
-            "bytes": (tmp / name).stat().st_size,
-            "sha256": file_sha256(tmp / name)
-            if (tmp / name).stat().st_size <= HASH_CHECK_MAX_BYTES
-            else None,
-        }
-        for name in DATA_FILES
-    }
-    path.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+def _finish_manifest(directory: Path, manifest: Manifest) -> None:
+    """Record every data file's size and checksum, then write the manifest (last)."""
+    manifest.files = {}
+    for name in DATA_FILES:
+        size = (directory / name).stat().st_size
+        digest = file_sha256(directory / name) if size <= HASH_CHECK_MAX_BYTES else None
+        manifest.files[name] = {"bytes": size, "sha256": digest}
+    manifest.save(directory / "manifest.json")
 
 
-# ----------------------------------------------------------------------------------- loading
+# ----------------------------------------------------------------------------------- reading
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> Manifest:
     """The manifest, checked for format and completeness; raises a QAError saying what to do."""
     index_dir = Path(index_dir)
     path = index_dir / "manifest.json"
-    fix = "run `qa build` to rebuild it"
     if not index_dir.exists() or (index_dir.is_dir() and not any(index_dir.iterdir())):
         raise IndexMissingError(f"no index at {index_dir}; run `qa build` to create it")
     if not path.exists():
-        raise CorruptIndexError(f"index {index_dir} has no manifest.json; {fix}")
+        raise CorruptIndexError(f"index {index_dir} has no manifest.json; {FIX}")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        version = manifest["format_version"]
-        files = manifest["files"]
-        int(manifest["dimension"])
-        manifest["counts"]["chunks"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise CorruptIndexError(f"{path} is damaged ({e}); {fix}") from e
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise CorruptIndexError(f"{path} is damaged ({e}); {FIX}") from e
+    version = raw.get("format_version") if isinstance(raw, dict) else None
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CorruptIndexError(
+            f"{path}: format_version must be a whole number, got {version!r}; {FIX}"
+        )
+    if version > FORMAT_VERSION:
         raise CorruptIndexError(
             f"index {index_dir} has format version {version}, newer than this qa "
-            f"({FORMAT_VERSION}); upgrade qa or {fix}"
+            f"({FORMAT_VERSION}); upgrade qa or {FIX}"
         )
     if version < FORMAT_VERSION:
-        raise StaleIndexError(f"index {index_dir} has old format version {version}; {fix}")
+        raise StaleIndexError(f"index {index_dir} has old format version {version}; {FIX}")
+    manifest = Manifest.from_json(raw, str(path))
     for name in DATA_FILES:
         p = index_dir / name
-        info = files.get(name) if isinstance(files, dict) else None
-        if not isinstance(info, dict):
-            raise CorruptIndexError(f"{path} does not describe {name}; {fix}")
+        info = manifest.files.get(name)
+        if info is None:
+            raise CorruptIndexError(f"{path} does not describe {name}; {FIX}")
         if not p.exists():
-            raise CorruptIndexError(f"index file {p} is missing; {fix}")
+            raise CorruptIndexError(f"index file {p} is missing; {FIX}")
         size = p.stat().st_size
-        if size != info.get("bytes"):
+        if size != info["bytes"]:
             raise CorruptIndexError(
-                f"index file {p} has {size} bytes, expected {info.get('bytes')}; {fix}"
+                f"index file {p} has {size} bytes, expected {info['bytes']}; {FIX}"
             )
         if info.get("sha256") and file_sha256(p) != info["sha256"]:
-            raise CorruptIndexError(f"index file {p} does not match its checksum; {fix}")
+            raise CorruptIndexError(f"index file {p} does not match its checksum; {FIX}")
     return manifest
 
 
-def check_fresh(manifest: dict, index_dir: Path, corpus_dir: Path | None, model: str | None):
+def check_fresh(
+    manifest: Manifest, index_dir: Path, corpus_dir: Path | None, model: str | None
+) -> None:
     """Raise StaleIndexError when the corpus or model differ from those the index was built on."""
     wanted = resolve_model(model)
-    if manifest["model"] != wanted:
+    if manifest.model != wanted:
         raise StaleIndexError(
-            f"index {index_dir} was built with model {manifest['model']!r}, not {wanted!r}; "
+            f"index {index_dir} was built with model {manifest.model!r}, not {wanted!r}; "
             "run `qa build` to rebuild it"
         )
     if corpus_dir is None:
         return
     now = corpus_fingerprint(Path(corpus_dir))
-    before = manifest["corpus_files"]
+    before = manifest.corpus_files
     if now != before:
         changed = sorted(f for f in set(now) | set(before) if now.get(f) != before.get(f))
         shown = ", ".join(changed[:5]) + (" …" if len(changed) > 5 else "")
@@ -471,32 +208,192 @@ def check_fresh(manifest: dict, index_dir: Path, corpus_dir: Path | None, model:
         )
 
 
+class LoadedIndex:
+    """A loaded index, ready for repeated queries (use ``qa.load_index`` to get one).
+
+    Holds the records, the vectors and the search structures, and answers questions about
+    them (a sentence's text, its paragraph, the chunks that hold it); ranking is
+    ``qa.retrieval``'s job and answering ``qa.answer``'s.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        manifest: Manifest,
+        embedder: Embedder,
+        docs: list[DocRecord],
+        chunks: list[ChunkRecord],
+        sentences: list[SentenceRecord],
+        faiss_index: Any,
+        bm25: BM25,
+        sentence_vectors: np.ndarray,
+        sentence_faiss: Any,
+        search_threads: int = 1,
+    ):
+        self.index_dir = Path(index_dir)
+        self.manifest = manifest
+        self.embedder = embedder
+        self.docs = docs
+        self.doc_by_id = {d.doc_id: i for i, d in enumerate(docs)}
+        self.chunks = chunks
+        self.sentences = sentences
+        self.faiss_index = faiss_index
+        self.bm25 = bm25
+        self.sentence_vectors = sentence_vectors
+        self.sentence_faiss = sentence_faiss
+        self.search_threads = search_threads
+        # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
+        lengths = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
+        rows = np.fromiter(
+            itertools.chain.from_iterable(c.sentences for c in chunks),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        order = np.argsort(rows, kind="stable")
+        self._sentence_chunks = np.repeat(np.arange(len(chunks), dtype=np.int64), lengths)[order]
+        self._sentence_chunk_ptr = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(sentences)), out=self._sentence_chunk_ptr[1:])
+        self._lock = threading.Lock()
+
+    # -- records -----------------------------------------------------------------------------
+
+    def document_text(self, doc_id: str) -> str:
+        """The rendered text of a document: every quote is a slice of it."""
+        return self.docs[self.doc_by_id[doc_id]].text
+
+    def references(self, doc_id: str) -> dict[int, str]:
+        return self.docs[self.doc_by_id[doc_id]].references
+
+    def sentence_text(self, si: int) -> str:
+        s = self.sentences[si]
+        return self.docs[s.doc].text[s.start : s.end]
+
+    def adjacent(self, a: int, b: int) -> bool:
+        """Sentences ``a`` and ``b`` follow each other in one paragraph."""
+        sa, sb = self.sentences[a], self.sentences[b]
+        return abs(a - b) == 1 and sa.doc == sb.doc and sa.paragraph == sb.paragraph
+
+    def paragraph_sentences(self, si: int) -> list[int]:
+        """The rows of every sentence in ``si``'s paragraph, in order."""
+        lo = si
+        while lo > 0 and self.adjacent(lo - 1, lo):
+            lo -= 1
+        hi = si
+        while hi + 1 < len(self.sentences) and self.adjacent(hi, hi + 1):
+            hi += 1
+        return list(range(lo, hi + 1))
+
+    def sentence_chunks(self, si: int) -> np.ndarray:
+        """The chunks that hold sentence ``si``."""
+        return self._sentence_chunks[
+            self._sentence_chunk_ptr[si] : self._sentence_chunk_ptr[si + 1]
+        ]
+
+    # -- vectors -----------------------------------------------------------------------------
+
+    def encode(self, question: str) -> np.ndarray:
+        vec = self.embedder.encode_query(question)
+        if vec.shape[-1] != self.faiss_index.d:
+            raise StaleIndexError(
+                f"the model gives {vec.shape[-1]}-dimensional vectors but index "
+                f"{self.index_dir} holds {self.faiss_index.d}; run `qa build` to rebuild it"
+            )
+        return vec
+
+    def search(self, qvec: np.ndarray, chunks: int, sentences: int) -> tuple[Any, Any, Any]:
+        """Dense search: (chunk scores, chunk ids, sentence ids), best first."""
+        import faiss  # already loaded by load_index(); a dict lookup here
+
+        with self._lock:  # FAISS search is thread-safe, but HNSW efSearch tweaks are not
+            # One OpenMP thread per search (set per calling thread, so Gradio's workers get
+            # it too): with a busy neighbour core, 2 threads cost 10x in p95 at 10k chunks.
+            faiss.omp_set_num_threads(self.search_threads)
+            scores, ids = self.faiss_index.search(qvec[None, :], chunks)
+            sids = np.empty((1, 0), dtype=np.int64)
+            if sentences and self.sentence_faiss.ntotal:
+                k = min(self.sentence_faiss.ntotal, sentences)
+                _, sids = self.sentence_faiss.search(qvec[None, :], k)
+        return scores[0], ids[0], sids[0]
+
+    def chunk_vector(self, ci: int) -> np.ndarray:
+        return self.faiss_index.reconstruct(ci)
+
+    def __repr__(self) -> str:
+        c = self.manifest.counts
+        return (
+            f"LoadedIndex({str(self.index_dir)!r}, documents={c['documents']}, "
+            f"chunks={c['chunks']}, model={self.manifest.model!r})"
+        )
+
+
+def _open(
+    index_dir: Path, manifest: Manifest, embedder: Embedder, search_threads: int
+) -> LoadedIndex:
+    import faiss  # deferred: only loading an index needs it
+
+    docs = [DocRecord.from_json(r) for r in read_jsonl(index_dir / "docs.jsonl")]
+    chunks = [ChunkRecord.from_json(r) for r in read_jsonl(index_dir / "chunks.jsonl")]
+    rows = read_jsonl(index_dir / "sentences.jsonl")
+    sentences = [SentenceRecord.from_json(r, i) for i, r in enumerate(rows)]
+    # Memory-map the vectors (flat and HNSW): a 1M-chunk index loads in milliseconds
+    # instead of copying 1.5 GB; the build's rename-swap leaves a mapped file valid.
+    faiss_index = faiss.read_index(str(index_dir / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
+    sentence_faiss = faiss.read_index(
+        str(index_dir / "sentence_vectors.faiss"), faiss.IO_FLAG_MMAP_IFC
+    )
+    bm25 = BM25.load(index_dir)
+    svecs = np.load(index_dir / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+    counts, dim = manifest.counts, manifest.dimension
+    problems = []
+    if len(docs) != counts["documents"] or len(chunks) != counts["chunks"]:
+        problems.append("record counts differ from the manifest")
+    if faiss_index.ntotal != len(chunks) or faiss_index.d != dim:
+        problems.append("the FAISS index does not match the chunk records")
+    if bm25.n_docs != len(chunks) or svecs.shape != (len(sentences), dim):
+        problems.append("the lexical index or sentence vectors do not match")
+    if sentence_faiss.ntotal != len(sentences) or sentence_faiss.d != dim:
+        problems.append("the sentence FAISS index does not match the sentence records")
+    if any(not 0 <= si < len(sentences) for c in chunks for si in c.sentences):
+        problems.append("chunks point at sentences that do not exist")
+    if any(not 0 <= c.doc < len(docs) or c.end > len(docs[c.doc].text) for c in chunks):
+        problems.append("chunk offsets point outside the documents")
+    if any(not 0 <= s.doc < len(docs) or s.span_end > len(docs[s.doc].text) for s in sentences):
+        problems.append("sentence offsets point outside the documents")
+    if problems:
+        raise CorruptIndexError(f"index {index_dir} is inconsistent ({'; '.join(problems)}); {FIX}")
+    return LoadedIndex(
+        index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25, svecs,
+        sentence_faiss, search_threads,
+    )  # fmt: skip
+
+
 def load_index(
     index_dir: str | Path = "index",
     corpus_dir: str | Path | None = None,
     model: str | None = None,
     embedder: Embedder | None = None,
-):
+    search_threads: int = 1,
+) -> LoadedIndex:
     """Load a built index for repeated queries.
 
     With ``corpus_dir`` given, an index built from other corpus content is refused as stale.
 
     Example:
         >>> idx = load_index("index")  # doctest: +SKIP
-        >>> idx.retrieve("Who runs the long-term shelter?", k=3)[0].refs  # doctest: +SKIP
+        >>> qa.retrieve("Who runs the long-term shelter?", k=3, index=idx)[0].refs  # doctest: +SKIP
         (2,)
     """
-    from .retrieval import LoadedIndex
-
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    check_fresh(manifest, index_dir, corpus_dir, embedder.name if embedder else model)
+    check_fresh(
+        manifest, index_dir, Path(corpus_dir) if corpus_dir is not None else None,
+        embedder.name if embedder else model,
+    )  # fmt: skip
     try:
-        return LoadedIndex.open(index_dir, manifest, embedder or get_embedder(manifest["model"]))
+        return _open(index_dir, manifest, embedder or get_embedder(manifest.model), search_threads)
     except QAError:
         raise
     except Exception as e:  # any parse or FAISS failure means a damaged file
         raise CorruptIndexError(
-            f"index {index_dir} cannot be read ({type(e).__name__}: {e}); "
-            "run `qa build` to rebuild it"
+            f"index {index_dir} cannot be read ({type(e).__name__}: {e}); {FIX}"
         ) from e

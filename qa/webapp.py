@@ -20,14 +20,17 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .answer import why_not
+from .answer import answer_with_index
+from .api import load_or_build
+from .build import build_index
 from .errors import (
     BuildInProgressError,
     QAError,
     QuestionError,
 )
-from .index import build_index, load_index
-from .retrieval import LoadedIndex, check_k, clean_question, load_or_build
+from .index import LoadedIndex, load_index
+from .questions import check_k, clean_question
+from .render import tags, why_not
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +90,13 @@ class AppState:
     def status(self) -> dict:
         m = self.index.manifest
         return {
-            "documents": m["counts"]["documents"],
-            "chunks": m["counts"]["chunks"],
-            "sentences": m["counts"].get("sentences"),
-            "model": m["model"],
-            "built_at": m.get("built_at"),
-            "build_seconds": m.get("build_seconds"),
-            "files": sorted(m.get("corpus_files", {})),
+            "documents": m.counts["documents"],
+            "chunks": m.counts["chunks"],
+            "sentences": m.counts.get("sentences"),
+            "model": m.model,
+            "built_at": m.built_at,
+            "build_seconds": m.build_seconds,
+            "files": sorted(m.corpus_files),
             "corpus_dir": str(self.corpus_dir),
             "index_dir": str(self.index_dir),
             "building": self.building,
@@ -163,13 +166,9 @@ def one_line(msg: str) -> str:
     return msg.rstrip(".") + "."
 
 
-def _tags(refs) -> str:
-    return "".join(f"[{r}]" for r in refs)
-
-
 def _missing_tags(text: str, refs) -> str:
     """Tags for the refs not already marked inside the verbatim ``text``."""
-    return _tags(r for r in refs if f"[{r}]" not in text)
+    return tags(tuple(r for r in refs if f"[{r}]" not in text))
 
 
 def _where(title: str, section: str) -> str:
@@ -181,10 +180,10 @@ def answer_markdown(ans) -> str:
     lines: list[str] = []
     if ans.found:
         for q in ans.quotes:
-            tags = _missing_tags(q.text, q.refs)
+            marks = _missing_tags(q.text, q.refs)
             if not q.refs:
-                tags = "(no reference in the source)"
-            lines.append(f"> {md_text(q.text)}" + (f" **{md_text(tags)}**" if tags else ""))
+                marks = "(no reference in the source)"
+            lines.append(f"> {md_text(q.text)}" + (f" **{md_text(marks)}**" if marks else ""))
             lines.append(f"> — *{md_text(_where(q.title, q.section))}*")
             lines.append("")
         if ans.references:
@@ -246,7 +245,7 @@ def sources_html(ans) -> str:
         cards.append(
             f'<div class="qa-passage{" qa-quoted" if quoted else ""}">'
             f'<div class="qa-meta"><span><b>#{rank}</b> · '
-            f"{html.escape(_where(p.title, p.section))} {html.escape(_tags(p.refs))} {badge}"
+            f"{html.escape(_where(p.title, p.section))} {html.escape(tags(p.refs))} {badge}"
             '</span><span class="qa-score" title="fused rank score · dense cosine · BM25">'
             f"score {p.score:.4f} · dense {p.dense_score:.2f} · BM25 {p.lexical_score:.1f}"
             "</span></div>"
@@ -351,8 +350,6 @@ class Turn:
 
 def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
     """Validate, answer and render one chat question against ``index``; never raises QAError."""
-    from .answer import answer_with_index
-
     raw = question if isinstance(question, str) else ""
     if not raw.strip():
         return Turn(None, EMPTY_PROMPT)

@@ -113,7 +113,7 @@ def data_dir() -> Path:
 @pytest.fixture
 def fake_index(tmp_path, corpus_copy, fake_embedder):
     """An index of the article built with the fake embedder: (index_dir, corpus_dir, report)."""
-    from qa.index import build_index
+    from qa.build import build_index
 
     index_dir = tmp_path / "index"
     report = build_index(corpus_copy, index_dir, embedder=fake_embedder, show_progress=False)
@@ -136,7 +136,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory, article_path, real_embedder):
     """A real index of the article, built once: (index_dir, corpus_dir). Do not modify it."""
-    from qa.index import build_index
+    from qa.build import build_index
 
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"

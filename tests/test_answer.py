@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from qa.answer import answer_with_index, is_followup, resolve_query
+from qa.answer import answer_with_index
 from qa.evaluate import HELD_OUT_QUESTIONS, load_questions
+from qa.questions import is_followup, resolve_query
 
 pytestmark = pytest.mark.slow
 

@@ -140,7 +140,7 @@ def test_rebuild_picks_up_an_edited_corpus(client, server):
     assert call(client, api_name="/status")["built_at"] == result["status"]["built_at"]
 
     # Another process holding the build lock: the rebuild is refused, not run or queued.
-    from qa.index import build_lock
+    from qa.storage import build_lock
 
     with build_lock(index):
         refused = call(client, api_name="/rebuild", timeout=60)
@@ -163,7 +163,7 @@ def test_md_text_shows_html_and_markdown_literally():
 
 
 def test_answer_markdown_escapes_source_text():
-    from qa.answer import Answer, Quote, Reference
+    from qa.results import Answer, Quote, Reference
     from qa.webapp import answer_markdown
 
     q = Quote("A <b>bold</b> claim.", (2,), "d", "Sec", 0, 20, 1.0, "T")
@@ -175,7 +175,7 @@ def test_answer_markdown_escapes_source_text():
 
 
 def test_answer_markdown_gives_the_reason_escaped():
-    from qa.answer import Answer
+    from qa.results import Answer
     from qa.webapp import answer_markdown
 
     ans = Answer("q", False, reasons=["never mentions <i>Thai_land</i>", "gives no number"])
@@ -189,8 +189,7 @@ def test_answer_markdown_gives_the_reason_escaped():
 
 
 def test_sources_html_marks_the_quoted_sentence():
-    from qa.answer import Answer, Quote
-    from qa.retrieval import Passage
+    from qa.results import Answer, Passage, Quote
     from qa.webapp import sources_html
 
     text = "First <i>one</i>. Second one."
@@ -206,6 +205,7 @@ def test_second_rebuild_is_refused_and_questions_use_the_old_index(
 ):
     import qa.webapp as webapp
     from qa.index import load_index
+    from qa.retrieval import retrieve_with_index
 
     index_dir, corpus, _ = fake_index
     old = load_index(index_dir, corpus, embedder=fake_embedder)
@@ -227,7 +227,7 @@ def test_second_rebuild_is_refused_and_questions_use_the_old_index(
     second = state.rebuild()
     assert second["ok"] is False and "already running" in second["message"]
     assert state.building and state.index is old  # questions meanwhile use the old index
-    assert state.index.retrieve("shelter", 1)
+    assert retrieve_with_index(state.index, "shelter", 1)
     release.set()
     t.join(60)
     assert results["first"]["ok"] is True, results

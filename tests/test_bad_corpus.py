@@ -15,11 +15,13 @@ import pytest
 from conftest import FakeEmbedder
 from helpers import assert_one_line_error, run_qa
 
+from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents
 from qa.corpus import MAX_SENTENCE_CHARS, read_document
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import CorpusError
-from qa.index import build_index, load_index
+from qa.index import load_index
+from qa.retrieval import retrieve_with_index
 
 ARTICLE = "human_trafficking_in_laos.txt"
 QUESTION = "How many trafficking cases were investigated in 2007?"
@@ -117,9 +119,9 @@ def test_good_file_is_indexed_beside_a_bad_one(tmp_path, corpus_copy, article_al
     idx = load_index(index_dir, corpus_copy, embedder=FakeEmbedder())
     assert (bad.name in idx.doc_by_id) is indexed
     assert _article_chunks(idx) == article_alone
-    assert any(p.doc_id == ARTICLE for p in idx.retrieve(QUESTION, 5))
+    assert any(p.doc_id == ARTICLE for p in retrieve_with_index(idx, QUESTION, 5))
     # the skipped file is still fingerprinted: fixing it later makes the index stale
-    assert bad.name in idx.manifest["corpus_files"]
+    assert bad.name in idx.manifest.corpus_files
 
 
 def test_huge_line_is_indexed_in_bounded_pieces(tmp_path, corpus_copy):
@@ -132,7 +134,7 @@ def test_huge_line_is_indexed_in_bounded_pieces(tmp_path, corpus_copy):
     chunks = [c for c in idx.chunks if c.doc == huge]
     assert len(chunks) > 5_000_000 // (2 * MAX_SENTENCE_CHARS)
     assert max(c.end - c.start for c in chunks) <= MAX_SENTENCE_CHARS
-    assert idx.retrieve("lorem ipsum", 3)[0].doc_id == "huge.txt"
+    assert retrieve_with_index(idx, "lorem ipsum", 3)[0].doc_id == "huge.txt"
 
 
 def test_several_bad_files_each_named_once(tmp_path, corpus_copy):
@@ -158,7 +160,7 @@ def test_missing_corpus_leaves_previous_index(tmp_path, corpus_copy):
     assert str(missing) in str(info.value)
     assert {p.name: p.read_bytes() for p in index_dir.iterdir()} == before
     assert _temp_dirs(tmp_path) == []
-    assert load_index(index_dir, embedder=FakeEmbedder()).retrieve(QUESTION, 1)
+    assert retrieve_with_index(load_index(index_dir, embedder=FakeEmbedder()), QUESTION, 1)
 
 
 def test_corpus_path_that_is_a_file(tmp_path, article_path):
@@ -253,5 +255,5 @@ def test_cli_build_good_beside_bad_files(tmp_path, data_dir, real_embedder):
     assert "indexed 3 document(s)" in proc.stdout
 
     idx = load_index(index_dir, corpus, embedder=real_embedder)
-    top = idx.retrieve("When did tea reach Atlantis?", 3)[0]
+    top = retrieve_with_index(idx, "When did tea reach Atlantis?", 3)[0]
     assert top.doc_id == "wiki_sample.txt" and "1802" in top.text and 1 in top.refs

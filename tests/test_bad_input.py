@@ -16,12 +16,15 @@ from conftest import FakeEmbedder
 from helpers import assert_one_line_error, run_qa
 
 import qa
-from qa.answer import Answer, answer_with_index
+from qa.answer import answer_with_index
+from qa.build import build_index
 from qa.cli import main
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import QuestionError
-from qa.index import build_index, load_index
-from qa.retrieval import MAX_K, MAX_QUESTION_CHARS
+from qa.index import load_index
+from qa.questions import MAX_K, MAX_QUESTION_CHARS
+from qa.results import Answer
+from qa.retrieval import retrieve_with_index
 
 QUESTION = "How many trafficking cases were investigated in 2007?"
 
@@ -136,7 +139,7 @@ def test_bad_question_is_refused_by_retrieve_and_answer(fake_loaded, question, n
     idx, fake = fake_loaded
     before = len(fake.queries)
     with pytest.raises(QuestionError, match=needle) as info:
-        idx.retrieve(question, 3)
+        retrieve_with_index(idx, question, 3)
     assert len(str(info.value)) < 200 and "\n" not in str(info.value)  # one line, no echo
     with pytest.raises(QuestionError, match=needle):
         answer_with_index(idx, question, k=3)
@@ -148,7 +151,7 @@ def test_huge_question_is_refused_without_scanning_it(fake_loaded):
     question = "How many cases? " * 3_000_000  # 48 MB
     t0 = time.perf_counter()
     with pytest.raises(QuestionError, match=str(MAX_QUESTION_CHARS)):
-        idx.retrieve(question, 3)
+        retrieve_with_index(idx, question, 3)
     with pytest.raises(QuestionError, match=str(MAX_QUESTION_CHARS)):
         answer_with_index(idx, question, k=3)
     assert time.perf_counter() - t0 < 1.0
@@ -157,14 +160,14 @@ def test_huge_question_is_refused_without_scanning_it(fake_loaded):
 def test_padded_question_counts_characters_after_cleaning(fake_loaded):
     idx, fake = fake_loaded
     padded = "   " + "\x00" * 500 + QUESTION + "\n" * 5_000
-    _check_passages(idx, idx.retrieve(padded, 3), 3)
+    _check_passages(idx, retrieve_with_index(idx, padded, 3), 3)
     assert fake.queries[-1] == QUESTION
 
 
 @pytest.mark.parametrize("question", ODD_QUESTIONS.values(), ids=_ids(ODD_QUESTIONS))
 def test_odd_question_gets_passages_and_an_answer(fake_loaded, question):
     idx, fake = fake_loaded
-    passages = idx.retrieve(question, 4)
+    passages = retrieve_with_index(idx, question, 4)
     _check_passages(idx, passages, 4)
     sent = fake.queries[-1]
     sent.encode("utf-8")  # no lone surrogate reaches the model
@@ -177,14 +180,16 @@ def test_odd_question_gets_passages_and_an_answer(fake_loaded, question):
 @pytest.mark.parametrize("name", CLEANED)
 def test_odd_question_is_cleaned_to_the_words_asked(fake_loaded, name):
     idx, fake = fake_loaded
-    idx.retrieve(ODD_QUESTIONS[name], 3)
+    retrieve_with_index(idx, ODD_QUESTIONS[name], 3)
     assert fake.queries[-1] == CLEANED[name]
 
 
 def test_exactly_the_limit_is_accepted(fake_loaded):
     idx, _ = fake_loaded
-    _check_passages(idx, idx.retrieve("ພ" * MAX_QUESTION_CHARS, 2), 2)
-    _check_passages(idx, idx.retrieve(" " * 5 + "x" * MAX_QUESTION_CHARS + " " * 5, 2), 2)
+    _check_passages(idx, retrieve_with_index(idx, "ພ" * MAX_QUESTION_CHARS, 2), 2)
+    _check_passages(
+        idx, retrieve_with_index(idx, " " * 5 + "x" * MAX_QUESTION_CHARS + " " * 5, 2), 2
+    )
 
 
 @pytest.mark.parametrize(("k", "needle"), BAD_K.values(), ids=_ids(BAD_K))
@@ -192,7 +197,7 @@ def test_bad_k_is_refused_naming_the_limit(fake_loaded, k, needle):
     idx, fake = fake_loaded
     before = len(fake.queries)
     with pytest.raises(QuestionError, match=needle):
-        idx.retrieve(QUESTION, k)
+        retrieve_with_index(idx, QUESTION, k)
     with pytest.raises(QuestionError, match=needle):
         answer_with_index(idx, QUESTION, k=k)
     with pytest.raises(QuestionError, match=needle):
@@ -203,20 +208,20 @@ def test_bad_k_is_refused_naming_the_limit(fake_loaded, k, needle):
 @pytest.mark.parametrize("k", [1, MAX_K])
 def test_k_at_the_limits_works(fake_loaded, k):
     idx, _ = fake_loaded
-    _check_passages(idx, idx.retrieve(QUESTION, k), k)
+    _check_passages(idx, retrieve_with_index(idx, QUESTION, k), k)
     ans = answer_with_index(idx, QUESTION, k=k)
     assert len(ans.passages) == min(k, len(idx.chunks))
 
 
 def test_index_keeps_answering_after_bad_input(fake_loaded):
     idx, _ = fake_loaded
-    first = idx.retrieve(QUESTION, 3)
+    first = retrieve_with_index(idx, QUESTION, 3)
     for question, _needle in BAD_QUESTIONS.values():
         with pytest.raises(QuestionError):
-            idx.retrieve(question, 3)
+            retrieve_with_index(idx, question, 3)
     for question in ODD_QUESTIONS.values():
-        idx.retrieve(question, 3)
-    assert idx.retrieve(QUESTION, 3) == first
+        retrieve_with_index(idx, question, 3)
+    assert retrieve_with_index(idx, QUESTION, 3) == first
 
 
 # ---------------------------------------------------------------------------------- CLI
@@ -298,7 +303,7 @@ WRAPPED = ["nul-inside", "control-inside", "lone-surrogates-inside", "emoji", "b
 @pytest.mark.parametrize("name", JUNK)
 def test_real_model_abstains_on_junk(real_loaded, name):
     ans = answer_with_index(real_loaded, ODD_QUESTIONS[name], k=5)
-    _check_answer(real_loaded, ans, qa.retrieval.clean_question(ODD_QUESTIONS[name]))
+    _check_answer(real_loaded, ans, qa.questions.clean_question(ODD_QUESTIONS[name]))
     assert ans.found is False
     assert "does not say" in ans.markdown
 
@@ -314,7 +319,7 @@ def test_real_model_answers_through_noise(real_loaded, name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(ODD_QUESTIONS))
 def test_real_model_odd_questions_give_passages(real_loaded, name):
-    _check_passages(real_loaded, real_loaded.retrieve(ODD_QUESTIONS[name], 5), 5)
+    _check_passages(real_loaded, retrieve_with_index(real_loaded, ODD_QUESTIONS[name], 5), 5)
 
 
 @pytest.mark.slow

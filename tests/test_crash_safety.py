@@ -23,8 +23,11 @@ import pytest
 from conftest import FakeEmbedder
 
 from qa.answer import answer_with_index
+from qa.build import build_index
 from qa.errors import BuildInProgressError
-from qa.index import build_index, build_lock, load_index
+from qa.index import load_index
+from qa.retrieval import retrieve_with_index
+from qa.storage import build_lock
 
 ARTICLE = "human_trafficking_in_laos.txt"
 QUESTION = "How many trafficking cases were investigated in 2007?"
@@ -113,7 +116,7 @@ def temp_dirs(parent: Path) -> list[str]:
 def assert_index_answers(index_dir: Path, embedder, expected: str):
     """The index loads (manifest, sizes and checksums verified) and answers from ``expected``."""
     idx = load_index(index_dir, embedder=embedder)
-    top = idx.retrieve(QUESTION, 3)[0]
+    top = retrieve_with_index(idx, QUESTION, 3)[0]
     assert expected in top.text and top.refs == (2,)
     ans = answer_with_index(idx, QUESTION)
     assert ans.found and any(expected in q.text for q in ans.quotes)
@@ -247,4 +250,6 @@ def test_index_left_aside_by_a_dead_swap_is_restored(tmp_path, corpus_copy):
     report = build_index(corpus_copy, index_dir, embedder=fake)
     assert fake.encoded == 0 and report.chunks_unchanged == report.chunks
     assert temp_dirs(tmp_path) == []
-    assert load_index(index_dir, corpus_copy, embedder=FakeEmbedder()).retrieve(QUESTION, 1)
+    assert retrieve_with_index(
+        load_index(index_dir, corpus_copy, embedder=FakeEmbedder()), QUESTION, 1
+    )

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa import evaluate
+from qa import calibration, evaluate
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ HELD_OUT_JUNK = [
 def test_held_out_junk_is_not_answered(real_loaded, question):
     from qa.answer import answer_with_index
 
-    negatives = {q.question for q in evaluate.load_questions(evaluate.DEFAULT_NEGATIVES)}
+    negatives = {q.question for q in evaluate.load_questions(calibration.DEFAULT_NEGATIVES)}
     assert question not in negatives
     assert not answer_with_index(real_loaded, question).found
 

@@ -16,8 +16,9 @@ from qa.abstention import (
     named_terms,
     names_missing,
 )
-from qa.answer import question_anchors, question_parts
-from qa.evaluate import fit_abstention
+from qa.answer import question_anchors
+from qa.calibration import fit_abstention
+from qa.questions import question_parts
 
 
 @pytest.mark.parametrize(

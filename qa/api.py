@@ -1,0 +1,117 @@
+"""The public entry points on the default index: ``qa.retrieve``, ``qa.answer``.
+
+The default index is ``index/`` built from ``corpus/`` under the current directory (or the
+directories the settings name), loaded once per process and rebuilt first, with a note on
+stderr, when it is missing or stale.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+
+from .answer import answer_with_index
+from .build import build_index
+from .corpus import corpus_files
+from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
+from .index import LoadedIndex, load_index
+from .questions import check_k, clean_question
+from .results import Answer, Passage
+from .retrieval import retrieve_with_index
+
+_DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_dirs() -> tuple[Path, Path]:
+    """``corpus/`` and ``index/`` under the current directory, or QA_CORPUS_DIR / QA_INDEX_DIR."""
+    return (
+        Path(os.environ.get("QA_CORPUS_DIR", "corpus")),
+        Path(os.environ.get("QA_INDEX_DIR", "index")),
+    )
+
+
+def _signature(corpus_dir: Path) -> tuple:
+    try:
+        files = corpus_files(corpus_dir)
+    except QAError:
+        return ()
+    return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+
+
+def load_or_build(
+    index_dir: str | Path,
+    corpus_dir: str | Path,
+    model: str | None = None,
+    show_progress: bool | None = None,
+    wait: float = 0.0,
+    rebuild_corrupt: bool = False,
+) -> LoadedIndex:
+    """Load the index, first building it (saying so on stderr) if it is missing or stale.
+
+    With ``rebuild_corrupt`` a damaged index is rebuilt too instead of refused (the web app
+    does this at start-up; the library and CLI report it and say to run `qa build`).
+    """
+    rebuild: tuple[type[Exception], ...] = (IndexMissingError, StaleIndexError)
+    if rebuild_corrupt:
+        rebuild += (CorruptIndexError,)
+    try:
+        return load_index(index_dir, corpus_dir, model)
+    except rebuild as e:
+        print(f"qa: {e}", file=sys.stderr)
+        print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
+        report = build_index(corpus_dir, index_dir, model, show_progress=show_progress, wait=wait)
+        for w in report.warnings:
+            print(f"qa: warning: {w}", file=sys.stderr)
+        print(f"qa: {report.summary()}", file=sys.stderr)
+        return load_index(index_dir, corpus_dir, model)
+
+
+def default_index(model: str | None = None, show_progress: bool | None = None) -> LoadedIndex:
+    """The index for the default directories, loaded once; built first if missing or stale."""
+    corpus_dir, index_dir = default_dirs()
+    key = (str(corpus_dir.resolve()), str(index_dir.resolve()), model)
+    with _DEFAULT_LOCK:
+        sig = _signature(corpus_dir)
+        cached = _DEFAULT.get(key)
+        if cached and cached[0] == sig:
+            return cached[1]
+        idx = load_or_build(index_dir, corpus_dir, model, show_progress)
+        _DEFAULT[key] = (sig, idx)
+        return idx
+
+
+def retrieve(question: str, k: int = 5, index: LoadedIndex | None = None) -> list[Passage]:
+    """The ``k`` passages that best match ``question``, best first.
+
+    Uses ``index`` if given, else ``corpus/`` and ``index/`` of the current directory (built
+    first, with a note on stderr, if missing or stale).
+
+    Example:
+        >>> import qa
+        >>> qa.retrieve("How many trafficking cases were investigated in 2007?")[0].refs
+        ... # doctest: +SKIP
+        (2,)
+    """
+    question, k = clean_question(question), check_k(k)  # refuse bad input before any build
+    return retrieve_with_index(index or default_index(), question, k)
+
+
+def answer(
+    question: str, k: int = 5, history: list[str] | None = None, index: LoadedIndex | None = None
+) -> Answer:
+    """Answer a question with verbatim quotes from the source and its reference numbers.
+
+    ``history`` holds the previous questions of a conversation, so that a follow-up such as
+    "and how many arrests?" is understood. ``found`` is False when the text does not answer;
+    the closest passages are then in ``passages`` and the markdown says so.
+
+    Example:
+        >>> import qa
+        >>> a = qa.answer("Who runs the long-term shelter for victims?")  # doctest: +SKIP
+        >>> a.quotes[0].refs, a.references[0].number  # doctest: +SKIP
+        ((2,), 2)
+    """
+    return answer_with_index(index or default_index(), question, k, history)
