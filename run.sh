@@ -45,6 +45,8 @@ case "$cmd" in
     echo "==> ruff" >&2
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
+    echo "==> mypy" >&2
+    .venv/bin/mypy
     echo "==> pytest" >&2
     .venv/bin/python -m pytest -q "$@"
     ;;

@@ -286,7 +286,7 @@ def assess(
     type_missing = not has_new_value(kind, question, text)
     if type_missing:
         what = "number" if kind == "quantity" else "date"
-        own = " beyond the question's own" if _values(kind, question) else ""
+        own = " beyond the question's own" if kind and _values(kind, question) else ""
         reasons.append(f"gives no {what}{own}")
     focus = focus_tokens(question) if not followup else set()
     para_tokens = set(tokenize(para))

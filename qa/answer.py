@@ -99,7 +99,7 @@ def score_candidates(
             if part_tokens:
                 cand.parts = tuple(
                     float(np.dot(vec, pv)) + W_COVERAGE * _coverage(weights, pt, toks)
-                    for pt, (_, pv) in zip(part_tokens, parts, strict=True)
+                    for pt, (_, pv) in zip(part_tokens, parts or (), strict=True)
                 )
             seen[si] = cand
     return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))

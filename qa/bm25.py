@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class BM25:
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25:
         meta = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         return cls(
             meta["vocab"],
             np.load(directory / "bm25_indptr.npy", mmap_mode=mode, allow_pickle=False),

@@ -108,7 +108,7 @@ def cmd_eval(args) -> int:
         )
     ret = evaluate.evaluate_retrieval(idx, questions)
     base = evaluate.evaluate_baseline(corpus, idx.embedder, questions)
-    results = {"retrieval": [asdict(ret), asdict(base)]}
+    results: dict[str, object] = {"retrieval": [asdict(ret), asdict(base)]}
     print("Retrieval (answerable standalone questions; hit = passage contains an answer)")
     print(evaluate.HEADER)
     print(ret.row())

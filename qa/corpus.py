@@ -207,7 +207,8 @@ def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int
             continue  # "e.g. something" or an ellipsis inside a sentence
         if punct_end > s:
             out.append((s, punct_end, m.end()))
-        s = _SPACE_RE.match(text, m.end(), end).end()
+        space = _SPACE_RE.match(text, m.end(), end)
+        s = space.end() if space else m.end()
     if s < end and text[s:end].strip():
         tail_end = end
         mm = re.search(r"(?:\[\d{1,4}\])+$", text[s:end])

@@ -225,7 +225,11 @@ def embed_sentences(
         # a one-sentence chunk has the same text as its sentence in context: reuse its vector
         needed = dict.fromkeys([with_context[i] for i in todo] + [bare[i] for i in todo])
         texts = [t for t in needed if text_key(t) not in cache]
-        vecs = embedder.encode(texts, show_progress=show_progress) if texts else []
+        vecs = (
+            embedder.encode(texts, show_progress=show_progress)
+            if texts
+            else np.zeros((0, dim), dtype=np.float32)
+        )
         cache.update((text_key(t), v) for t, v in zip(texts, vecs, strict=True))
         for i in todo:
             cache[keys[i]] = (

@@ -72,6 +72,7 @@ def make_faiss_index(
 
     dim = vectors.shape[1]
     kind = kind or ("flat" if len(vectors) <= exact_max else "hnsw")
+    index: Any
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
