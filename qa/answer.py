@@ -16,7 +16,7 @@ import numpy as np
 from .abstention import NO_EVIDENCE, assess, calibration_for, confidence, known_token, named_terms
 from .bm25 import stem, tokenize
 from .index import LoadedIndex
-from .questions import check_k, clean_question, question_parts, resolve_query
+from .questions import check_k, clean_history, clean_question, question_parts, resolve_query
 from .render import render_markdown
 from .results import Answer, Evidence, Passage, Quote, Reference
 from .retrieval import depth_for, passage, rank
@@ -279,7 +279,7 @@ def answer_with_index(
     """Answer ``question`` from a loaded index (``qa.answer`` on the default index)."""
     question = clean_question(question)
     k = check_k(k)
-    history = [clean_question(h) for h in (history or []) if isinstance(h, str) and h.strip()]
+    history = clean_history(history)
     query = resolve_query(question, history)
     passages, cands = candidates(index, question, query, k)
     best = cands[0] if cands else None

@@ -36,7 +36,8 @@ def clean_question(question: object) -> str:
         " " if unicodedata.category(ch) in ("Cc", "Cs") or ch == "\ufffd" else ch for ch in question
     )
     q = " ".join(q.split())
-    if not q:
+    # Invisible format characters alone (zero-width spaces, joiners, BOMs) are no question.
+    if not q or all(unicodedata.category(ch) == "Cf" or ch == " " for ch in q):
         raise QuestionError("the question is empty; type a question about the text")
     if len(q) > MAX_QUESTION_CHARS:
         raise QuestionError(
@@ -53,6 +54,31 @@ def check_k(k: object) -> int:
     if not 1 <= int(k) <= MAX_K:
         raise QuestionError(f"k must be from 1 to {MAX_K}, not {k}")
     return int(k)
+
+
+def clean_history(history: object) -> list[str]:
+    """Validate the previous questions of a conversation: a list of strings, or nothing.
+
+    Each item is checked as a question ("history item 2: the question is empty; …").
+
+    Example:
+        >>> clean_history(["What tier was Laos in?", "  and in 2018? "])
+        ['What tier was Laos in?', 'and in 2018?']
+    """
+    if history is None:
+        return []
+    if isinstance(history, str | bytes) or not isinstance(history, list | tuple):
+        raise QuestionError(
+            f"history must be a list of earlier questions (or nothing), not "
+            f"{type(history).__name__}"
+        )
+    out = []
+    for n, item in enumerate(history, 1):
+        try:
+            out.append(clean_question(item))
+        except QuestionError as e:
+            raise QuestionError(f"history item {n}: {e}") from e
+    return out
 
 
 # ------------------------------------------------------------------------------ follow-ups

@@ -213,6 +213,36 @@ def test_k_at_the_limits_works(fake_loaded, k):
     assert len(ans.passages) == min(k, len(idx.chunks))
 
 
+@pytest.mark.parametrize(
+    ("history", "needle"),
+    [
+        (5, "history must be a list"),
+        ("What tier was Laos in?", "history must be a list"),
+        ({"q": "x"}, "history must be a list"),
+        (["What tier?", ""], "history item 2: the question is empty"),
+        (["What tier?", 7], "history item 2: the question must be text"),
+        ([None], "history item 1"),
+    ],
+)
+def test_bad_history_is_refused_naming_history(fake_loaded, history, needle):
+    idx, _ = fake_loaded
+    with pytest.raises(QuestionError, match=needle):
+        answer_with_index(idx, "and in 2018?", 3, history=history)
+
+
+def test_good_history_makes_a_follow_up(fake_loaded):
+    idx, _ = fake_loaded
+    ans = answer_with_index(idx, "and in 2018?", 3, history=("What tier was Laos placed in?",))
+    assert ans.query == "What tier was Laos placed in? and in 2018?"
+
+
+@pytest.mark.parametrize("question", ["\u200b", "\u200b \u200b\ufeff", "\u2060\u200d"])
+def test_invisible_characters_alone_are_an_empty_question(fake_loaded, question):
+    idx, _ = fake_loaded
+    with pytest.raises(QuestionError, match="empty"):
+        answer_with_index(idx, question, 3)
+
+
 def test_index_keeps_answering_after_bad_input(fake_loaded):
     idx, _ = fake_loaded
     first = retrieve_with_index(idx, QUESTION, 3)
