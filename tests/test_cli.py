@@ -6,8 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import FakeEmbedder
-from helpers import assert_one_line_error, run_qa
+from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 from qa.chunking import ChunkerSettings, chunk_documents
 from qa.cli import main

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
 
 from qa.answer import answer_with_index
 from qa.errors import BuildInProgressError

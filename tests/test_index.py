@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from conftest import EmbedderFailure, FakeEmbedder
+from helpers import EmbedderFailure, FakeEmbedder
 
 import qa
 import qa.embedding
