@@ -47,6 +47,15 @@ def temp_dirs(parent, index_name="index"):
     return [p.name for p in parent.iterdir() if p.is_dir() and p.name.startswith(f".{index_name}")]
 
 
+def assert_article_index(idx, chunks: int, model: str = "fake-hash-64") -> None:
+    """``idx`` is a whole index of the article: its counts, model, and a known passage's refs."""
+    assert idx.manifest["model"] == model
+    assert (len(idx.docs), len(idx.chunks), len(idx.sentences)) == (1, chunks, 48)
+    assert idx.references(ARTICLE_NAME)[2].startswith('"Laos". Trafficking in Persons Report')
+    top = idx.retrieve(QUESTIONS[0], 1)[0]
+    assert "38 cases" in top.text and top.refs == (2,)
+
+
 def results(idx, questions=QUESTIONS, k=5):
     return [idx.retrieve(q, k) for q in questions]
 
@@ -215,14 +224,14 @@ def test_stale_model(fake_index):
 
 
 def test_stale_corpus_file_edited(fake_index):
-    index_dir, corpus, _ = fake_index
+    index_dir, corpus, report = fake_index
     path = corpus / ARTICLE_NAME
     path.write_text(path.read_text(encoding="utf-8").replace("38 cases", "41 cases"), "utf-8")
     with pytest.raises(StaleIndexError, match="qa build") as info:
         load_index(index_dir, corpus, embedder=FakeEmbedder())
     assert ARTICLE_NAME in str(info.value)
     # without a corpus to compare with, the old index still loads
-    assert load_index(index_dir, embedder=FakeEmbedder()).retrieve("38 cases", 1)
+    assert_article_index(load_index(index_dir, embedder=FakeEmbedder()), report.chunks)
 
 
 def test_stale_corpus_file_added(fake_index, data_dir):
@@ -326,7 +335,7 @@ def test_corrupt_index_is_rebuilt_by_build(fake_index):
     fake = FakeEmbedder()
     report = build_index(corpus, index_dir, embedder=fake)
     assert report.chunks > 0
-    assert load_index(index_dir, corpus, embedder=FakeEmbedder()).retrieve("38 cases", 1)
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), report.chunks)
 
 
 @pytest.mark.parametrize(
@@ -341,7 +350,7 @@ def test_build_repairs_damaged_manifest(fake_index, content):
         load_index(index_dir, corpus, embedder=FakeEmbedder())
     report = build_index(corpus, index_dir, embedder=FakeEmbedder())
     assert report.chunks == first.chunks
-    assert load_index(index_dir, corpus, embedder=FakeEmbedder()).retrieve("38 cases", 1)
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), report.chunks)
 
 
 def test_build_does_not_delete_a_non_index_directory(tmp_path, corpus_copy):
@@ -422,7 +431,8 @@ def test_rebuild_with_other_model_reembeds_everything(fake_index):
     assert report.chunks_embedded == first.chunks_embedded
     assert report.sentences_embedded == first.sentences_embedded
     assert report.model == "fake-other"
-    assert load_index(index_dir, corpus, model="fake-other", embedder=other)
+    idx = load_index(index_dir, corpus, model="fake-other", embedder=other)
+    assert_article_index(idx, first.chunks, model="fake-other")
 
 
 def _snapshot(index_dir):
