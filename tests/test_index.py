@@ -314,6 +314,28 @@ def test_older_format_version_is_stale(fake_index):
         load_index(index_dir, corpus, embedder=FakeEmbedder())
 
 
+def test_index_from_the_old_stemmer_is_stale_and_rebuilt(fake_index):
+    """An index written before the tokenizer was recorded (hand-written stemmer) has BM25 terms
+    a query no longer produces: loading it says to rebuild, and a build repairs it."""
+    index_dir, corpus, first = fake_index
+    vocab_path = index_dir / "bm25_vocab.json"
+    meta = json.loads(vocab_path.read_text(encoding="utf-8"))
+    del meta["tokenizer"]
+    vocab_path.write_text(json.dumps(meta), encoding="utf-8")
+    data = vocab_path.read_bytes()
+    files = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
+    files["bm25_vocab.json"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _edit_manifest(index_dir, files=files)  # consistent files, as the old version wrote them
+    with pytest.raises(StaleIndexError, match="qa build") as info:
+        load_index(index_dir, corpus, embedder=FakeEmbedder())
+    assert str(index_dir) in str(info.value)
+    fake = FakeEmbedder()
+    report = build_index(corpus, index_dir, embedder=fake)
+    assert fake.encoded == 0  # the vectors are still good: only the lexical side is rebuilt
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), first.chunks)
+    assert report.chunks == first.chunks
+
+
 @pytest.mark.parametrize("bad", [{"format_version": "1"}, {"files": None}, {"dimension": "x"}])
 def test_malformed_manifest_fields(fake_index, bad):
     index_dir, corpus, _ = fake_index
