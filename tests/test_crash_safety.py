@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import FakeEmbedder
+from helpers import ROOT, FakeEmbedder
 
 from qa.answer import answer_with_index
 from qa.errors import BuildInProgressError
@@ -248,3 +248,37 @@ def test_index_left_aside_by_a_dead_swap_is_restored(tmp_path, corpus_copy):
     assert fake.encoded == 0 and report.chunks_unchanged == report.chunks
     assert temp_dirs(tmp_path) == []
     assert load_index(index_dir, corpus_copy, embedder=FakeEmbedder()).retrieve(QUESTION, 1)
+
+
+def test_a_lock_held_by_another_process_refuses_and_dies_with_it(tmp_path, corpus_copy):
+    """The lock is an flock on ``.index.lock`` beside the index: another process holding it
+    refuses a build, with or without a wait, and a kill -9 of that process frees it."""
+    index_dir = tmp_path / "index"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from qa.storage import build_lock; "
+            "lock = build_lock(sys.argv[1]); lock.__enter__(); print('locked', flush=True); "
+            "time.sleep(600)",
+            str(index_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert (tmp_path / ".index.lock").is_file()
+        with pytest.raises(BuildInProgressError, match=str(index_dir)):
+            build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+        started = time.monotonic()
+        with pytest.raises(BuildInProgressError):
+            build_index(corpus_copy, index_dir, embedder=FakeEmbedder(), wait=0.5)
+        assert time.monotonic() - started >= 0.5
+        assert not index_dir.exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert build_index(corpus_copy, index_dir, embedder=FakeEmbedder(), wait=5).chunks > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "corpus", "index"]

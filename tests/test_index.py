@@ -30,6 +30,7 @@ from qa.errors import (
     StaleIndexError,
 )
 from qa.index import DATA_FILES, FORMAT_VERSION, build_index, build_lock, load_index
+from qa.storage import file_sha256
 
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
 QUESTIONS = [
@@ -283,6 +284,18 @@ def test_corrupt_file_past_checksums(tmp_path, corpus_copy, monkeypatch, name):
     path.write_bytes(b"\x93" + os.urandom(path.stat().st_size - 1))
     with pytest.raises(CorruptIndexError, match="qa build"):
         load_index(index_dir, corpus_copy, embedder=FakeEmbedder())
+
+
+def test_file_sha256_covers_the_whole_file(tmp_path):
+    """Index files can be far bigger than one read block: a change at the end must show."""
+    data = os.urandom(3 * (1 << 20) + 123)
+    path = tmp_path / "big.npy"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert file_sha256(path) != hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
 
 
 def test_whole_index_dir_gone(fake_index):
