@@ -374,6 +374,7 @@ def _write_index(
     sentence_index, sentence_kind = make_faiss_index(sent_vecs, index_kind)
     faiss.write_index(sentence_index, str(tmp / "sentence_vectors.faiss"))
     BM25.build([tokenize(c.embed_text) for c in chunks]).save(tmp)
+    _test_pause("written")  # every data file is written, the manifest not yet
     manifest = {
         "format_version": FORMAT_VERSION,
         "package_version": __version__,

@@ -90,7 +90,7 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
 def _test_pause(stage: str) -> None:
     """Test-only hook: stop a build at ``stage`` so a test can kill it there.
 
-    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, swap, swapped) the build prints
+    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, written, swap, swapped) the build prints
     ``qa-test: paused at <stage>`` on stderr and sleeps until the file named by
     ``QA_TEST_RESUME_FILE`` exists (at most ``QA_TEST_PAUSE_SECONDS``, default 600). Used only
     by tests/test_crash_safety.py; never set it otherwise.
