@@ -1,5 +1,13 @@
 """A small BM25 index stored as numpy arrays (memory-mappable, no pickles).
 
+Why BM25 is written here rather than taken from a library: it is one scatter-add over
+precomputed weights (about sixty lines), and its arrays are files of *our* index format, listed
+and checksummed in the manifest, memory-mapped on load, and read directly by qa.abstention for
+idf. rank_bm25 keeps per-document Python dicts that can only be saved by pickling, which the
+index format forbids; bm25s would bring its own file layout and tokenizer conventions to keep in
+step with the manifest. Stemming, where a hand-written rule is easy to get wrong, is the Snowball
+English stemmer from PyStemmer.
+
 Term weights are precomputed at build time, so a query costs one slice and one scatter-add
 per query term.
 """
@@ -9,11 +17,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import Stemmer
+
+from .errors import StaleIndexError
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -24,23 +36,34 @@ STOPWORDS = frozenset(
     about above after again against all any both each few more most other some own same only
     over under up down out off once further s t just don also""".split()
 )
+#: Saved with the BM25 arrays: an index whose terms were made by another tokenizer is stale,
+#: since its vocabulary would silently miss the query's terms. Change it with the tokenizer.
+TOKENIZER = "snowball-english-1"
+
+# A PyStemmer Stemmer keeps per-call state and a cache, so each thread gets its own.
+_local = threading.local()
 
 
 def stem(token: str) -> str:
-    """Crude suffix stripping so that "victims"/"victim" and "trafficked"/"trafficking" meet."""
-    if token.isdigit() or len(token) <= 3:
-        return token
-    for suffix, keep in (("ings", 5), ("ing", 5), ("edly", 5), ("ed", 4), ("ies", 4), ("es", 5)):
-        if token.endswith(suffix) and len(token) - len(suffix) >= keep - 2:
-            base = token[: -len(suffix)]
-            return base + "y" if suffix == "ies" else base
-    if token.endswith("s") and not token.endswith("ss") and len(token) > 4:
-        return token[:-1]
-    return token
+    """The Snowball (Porter 2) English stem of a lowercase token.
+
+    Example:
+        >>> [stem(w) for w in ("cases", "case", "centres", "centre", "trafficked")]
+        ['case', 'case', 'centr', 'centr', 'traffick']
+    """
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = Stemmer.Stemmer("english")
+    return stemmer.stemWord(token)
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercased, stemmed word tokens without stopwords (numbers are kept)."""
+    """Lowercased, stemmed word tokens without stopwords (numbers are kept).
+
+    Example:
+        >>> tokenize("The victims were trafficked to 3 centres")
+        ['victim', 'traffick', '3', 'centr']
+    """
     out = []
     for tok in _TOKEN_RE.findall(text.lower()):
         if tok in STOPWORDS:
@@ -114,7 +137,8 @@ class BM25:
 
     def save(self, directory: Path) -> None:
         (directory / "bm25_vocab.json").write_text(
-            json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}), encoding="utf-8"
+            json.dumps({"tokenizer": TOKENIZER, "n_docs": self.n_docs, "vocab": self.vocab}),
+            encoding="utf-8",
         )
         np.save(directory / "bm25_indptr.npy", self.indptr)
         np.save(directory / "bm25_docs.npy", self.docs)
@@ -123,6 +147,12 @@ class BM25:
     @classmethod
     def load(cls, directory: Path, mmap: bool = True) -> BM25:
         meta = json.loads((directory / "bm25_vocab.json").read_text(encoding="utf-8"))
+        made_by = meta.get("tokenizer", "an older tokenizer")
+        if made_by != TOKENIZER:
+            raise StaleIndexError(
+                f"the lexical index in {directory} was made by {made_by}, not {TOKENIZER}; "
+                "run `qa build` to rebuild it"
+            )
         mode: Literal["r"] | None = "r" if mmap else None
         return cls(
             meta["vocab"],

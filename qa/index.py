@@ -128,6 +128,7 @@ def save(
     )
     faiss.write_index(sentence_index, str(directory / "sentence_vectors.faiss"))
     built.bm25.save(directory)
+    pause("written")  # every data file is written, the manifest not yet
     _finish_manifest(directory, built.manifest)
 
 

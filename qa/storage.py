@@ -2,13 +2,18 @@
 
 A build writes a complete index into a temporary sibling directory and swaps it in at once, so
 a reader never sees half an index and a failed or killed build leaves the old one in place.
+
+Why the swap is written here: no library exchanges two directories atomically. Linux offers it
+as renameat2(RENAME_EXCHANGE), which Python's os module does not wrap, so it is called through
+ctypes, with two plain renames (and a leftover that the next build puts back) where it is
+missing. The lock is filelock's (an flock the kernel releases when its holder dies, even by
+kill -9), and file hashes are hashlib.file_digest.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import hashlib
 import logging
 import os
@@ -16,42 +21,46 @@ import shutil
 import time
 from pathlib import Path
 
+import filelock
+
 from .errors import BuildInProgressError
 
 log = logging.getLogger(__name__)
 
 
 def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
+    """The SHA-256 hex digest of the file at ``path``, read in blocks."""
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def lock_path(index_dir: Path) -> Path:
+    """The lock file of ``index_dir``: ``.<name>.lock`` beside it, never inside the index."""
+    return index_dir.parent / f".{index_dir.name}.lock"
 
 
 @contextlib.contextmanager
 def build_lock(index_dir: Path, wait: float = 0.0):
-    """Hold an exclusive lock for building ``index_dir``; refuse if another process has it."""
+    """Hold an exclusive lock for building ``index_dir``; refuse if another process has it.
+
+    Waits up to ``wait`` seconds for another build to finish, then raises
+    BuildInProgressError. The lock is released when the holder exits, however it exits.
+    """
     index_dir = Path(index_dir)
     index_dir.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = index_dir.parent / f".{index_dir.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    # preserve_lock_file: the file stays put, and filelock never falls back to a "soft" lock
+    # file, which a killed build would leave behind to refuse every later build.
+    lock = filelock.FileLock(lock_path(index_dir), preserve_lock_file=True)
     try:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise BuildInProgressError(
-                        f"another build of {index_dir} is running; wait for it to finish "
-                        "(or use --wait)"
-                    ) from None
-                time.sleep(0.2)
+        lock.acquire(timeout=max(0.0, wait), poll_interval=0.2)
+    except filelock.Timeout:
+        raise BuildInProgressError(
+            f"another build of {index_dir} is running; wait for it to finish (or use --wait)"
+        ) from None
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
@@ -81,7 +90,7 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
 def _test_pause(stage: str) -> None:
     """Test-only hook: stop a build at ``stage`` so a test can kill it there.
 
-    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, swap, swapped) the build prints
+    With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, written, swap, swapped) the build prints
     ``qa-test: paused at <stage>`` on stderr and sleeps until the file named by
     ``QA_TEST_RESUME_FILE`` exists (at most ``QA_TEST_PAUSE_SECONDS``, default 600). Used only
     by tests/test_crash_safety.py; never set it otherwise.

@@ -1,14 +1,19 @@
-"""Helpers shared by the test modules: the `qa` command in a subprocess, and app servers.
+"""Helpers shared by the test modules: a fake embedder, the `qa` command in a subprocess, and
+app servers.
 
 Imported as ``from helpers import ...`` (tests/ is on sys.path, as for conftest). The file name
-does not match ``test_*.py``, so pytest does not collect it.
+does not match ``test_*.py``, so pytest does not collect it. Test modules import shared fakes
+from here, never from conftest: conftest is pytest's own file of fixtures and hooks, which
+pytest imports itself; conftest takes what its fixtures need from here too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,6 +23,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -121,6 +127,69 @@ def running_server(
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "human_trafficking_in_laos.txt"
+
+# ------------------------------------------------------------------------------ fake model
+
+_WORD_RE = re.compile(r"\w+")
+
+
+class EmbedderFailure(RuntimeError):
+    """Raised by FakeEmbedder when told to fail, to simulate a model crash mid-build."""
+
+
+class FakeEmbedder:
+    """A deterministic hashed bag of lowercase words, L2-normalized.
+
+    Records every batch it encodes in ``calls`` so tests can see what was (re-)embedded.
+    With ``fail_after=n`` it raises EmbedderFailure once more than ``n`` texts were asked for.
+    """
+
+    def __init__(self, dim: int = 64, name: str | None = None, fail_after: int | None = None):
+        self.name = name or f"fake-hash-{dim}"
+        self._dim = dim
+        self.fail_after = fail_after
+        self.calls: list[list[str]] = []
+        self.queries: list[str] = []
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def encoded(self) -> int:
+        """How many texts were sent to ``encode`` so far."""
+        return sum(len(c) for c in self.calls)
+
+    @property
+    def encoded_texts(self) -> list[str]:
+        return [t for c in self.calls for t in c]
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self._dim, dtype=np.float32)
+        for word in _WORD_RE.findall(text.lower()):
+            digest = hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8)
+            v[int.from_bytes(digest.digest(), "little") % self._dim] += 1.0
+        if not v.any():
+            v[0] = 1.0
+        return v / np.linalg.norm(v)
+
+    def encode(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
+        texts = list(texts)
+        if self.fail_after is not None and self.encoded + len(texts) > self.fail_after:
+            done = max(0, self.fail_after - self.encoded)
+            self.calls.append(texts[:done])
+            raise EmbedderFailure(f"fake model crashed after {self.fail_after} texts")
+        self.calls.append(texts)
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts]).astype(np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        self.queries.append(text)
+        return self._vector(text)
+
+
+# ----------------------------------------------------------------------------- app servers
 
 
 @contextlib.contextmanager

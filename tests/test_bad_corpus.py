@@ -12,8 +12,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import FakeEmbedder
-from helpers import assert_one_line_error, run_qa
+from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents

@@ -12,8 +12,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import FakeEmbedder
-from helpers import assert_one_line_error, run_qa
+from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 import qa
 from qa.answer import answer_with_index

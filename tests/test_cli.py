@@ -6,8 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import FakeEmbedder
-from helpers import assert_one_line_error, run_qa
+from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents

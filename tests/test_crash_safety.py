@@ -1,11 +1,20 @@
-"""Crash safety of `qa build`: kill -9 at several points, two builds at once, leftovers.
+"""Crash safety of `qa build`: kill -9 at every stage, two builds at once, leftovers.
 
 The slow tests run the real `python -m qa.cli build` (real model) in a subprocess over a copy of the
 session's real index, after editing the corpus ("38 cases" -> "41 cases") so that the new index
-differs from the old one. A build is stopped at a named stage with the test-only hook
-``QA_TEST_PAUSE_AT`` of qa/index.py, or at a fixed time after its start, and killed with
-SIGKILL. Whatever the moment, ``qa.index.load_index`` must then load a complete index (its
-manifest checksums verified) that answers: the old one before the swap, the new one after.
+differs from the old one. A build is stopped at a named stage by the build's own test-only hook
+(``QA_TEST_PAUSE_AT``, see ``qa.storage._test_pause``), not after a guessed number of seconds,
+and killed with SIGKILL there:
+
+    locked   the lock is held, nothing written yet
+    writing  the temporary directory holds docs.jsonl and chunks.jsonl only
+    written  it holds every data file (vectors, FAISS, BM25) but no manifest
+    swap     it holds a complete index, not yet swapped in
+    swapped  the new index is in place, the lock not yet released
+
+Whatever the stage, ``qa.index.load_index`` must then load a complete index (its manifest
+checksums verified) that answers: the old one before the swap, the new one after; with no old
+index there is still none. The next build, started at once, must clean up what the kill left.
 """
 
 from __future__ import annotations
@@ -20,12 +29,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import ROOT, FakeEmbedder
 
 from qa.answer import answer_with_index
 from qa.build import build_index
-from qa.errors import BuildInProgressError
-from qa.index import load_index
+from qa.errors import BuildInProgressError, CorruptIndexError, IndexMissingError
+from qa.index import DATA_FILES, load_index
 from qa.retrieval import retrieve_with_index
 from qa.storage import build_lock
 
@@ -122,65 +131,74 @@ def assert_index_answers(index_dir: Path, embedder, expected: str):
     assert ans.found and any(expected in q.text for q in ans.quotes)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("after", [0.5, 1.5, 3.0])
-def test_kill_after_seconds_keeps_a_loadable_index(workspace, real_embedder, after):
-    corpus, index_dir = workspace
-    before = snapshot(index_dir)
-    build = Build(corpus, index_dir)
-    time.sleep(max(0.0, build.started + after - time.monotonic()))
-    finished = build.proc.poll() == 0  # a fast machine may be done already
-    build.kill()
-    if finished:
-        assert_index_answers(index_dir, real_embedder, NEW)
-    else:
-        assert snapshot(index_dir) == before
-        assert_index_answers(index_dir, real_embedder, OLD)
+#: What the build's temporary directory holds when killed at each stage (None: no such directory).
+LEFT_IN_TEMP = {
+    "locked": None,
+    "writing": {"docs.jsonl", "chunks.jsonl"},
+    "written": set(DATA_FILES),
+    "swap": {*DATA_FILES, "manifest.json"},
+    "swapped": None,
+}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("stage", "expected", "leftover"),
-    [
-        ("locked", OLD, False),  # holds the lock, nothing written yet
-        ("swap", OLD, True),  # the new index is complete in its temp dir, not yet swapped in
-        ("swapped", NEW, False),  # swapped in, the lock not yet released
-    ],
-)
-def test_kill_at_stage_keeps_a_loadable_index(workspace, real_embedder, stage, expected, leftover):
-    corpus, index_dir = workspace
-    before = snapshot(index_dir)
+def killed_at(stage: str, corpus: Path, index_dir: Path) -> Path | None:
+    """Run `qa build` until it pauses at ``stage``, kill -9 it there; its temp dir, if any."""
     build = Build(corpus, index_dir, pause_at=stage)
     build.wait_for_pause(stage)
     build.kill()
     assert build.proc.returncode == -signal.SIGKILL
-    assert bool(temp_dirs(index_dir.parent)) is leftover
-    if expected == OLD:
-        assert snapshot(index_dir) == before
-    assert_index_answers(index_dir, real_embedder, expected)
+    left = temp_dirs(index_dir.parent)
+    if LEFT_IN_TEMP[stage] is None:
+        assert left == []
+        return None
+    assert len(left) == 1 and left[0].startswith(".index.tmp-"), left
+    tmp = index_dir.parent / left[0]
+    assert {p.name for p in tmp.iterdir()} == LEFT_IN_TEMP[stage]
+    return tmp
 
 
-@pytest.mark.slow
-def test_leftover_temp_dirs_do_not_break_the_next_build(workspace, real_embedder):
-    corpus, index_dir = workspace
-    before = snapshot(index_dir)
-    build = Build(corpus, index_dir, pause_at="writing")
-    build.wait_for_pause("writing")
-    build.kill()
-    leftovers = temp_dirs(index_dir.parent)
-    assert len(leftovers) == 1 and leftovers[0].startswith(".index.tmp-")
-    assert (index_dir.parent / leftovers[0] / "docs.jsonl").exists()  # half written
-    assert snapshot(index_dir) == before
-    assert_index_answers(index_dir, real_embedder, OLD)
-    # a swap that died between its two renames leaves an ".old-" copy behind as well
-    shutil.copytree(index_dir, index_dir.parent / ".index.old-99999")
-
+def assert_next_build_cleans_up(corpus: Path, index_dir: Path, embedder) -> None:
+    """The lock died with the killed build: a build without --wait runs and removes leftovers."""
     rc, out, err = Build(corpus, index_dir).finish()
     assert rc == 0, err
     assert "Traceback" not in err
     assert temp_dirs(index_dir.parent) == []
     assert f"changed files: {ARTICLE}" in out
-    assert_index_answers(index_dir, real_embedder, NEW)
+    assert_index_answers(index_dir, embedder, NEW)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", list(LEFT_IN_TEMP))
+def test_kill_at_each_stage_keeps_a_loadable_index(workspace, real_embedder, stage):
+    corpus, index_dir = workspace
+    before = snapshot(index_dir)
+    tmp = killed_at(stage, corpus, index_dir)
+    if stage == "swapped":
+        assert_index_answers(index_dir, real_embedder, NEW)
+        rc, out, err = Build(corpus, index_dir).finish()  # nothing left to do or clean
+        assert rc == 0, err
+        assert "0 added, 0 removed" in out and temp_dirs(index_dir.parent) == []
+        return
+    assert snapshot(index_dir) == before
+    assert_index_answers(index_dir, real_embedder, OLD)
+    if stage == "swap":  # complete in its temp dir: it would answer, were it swapped in
+        assert_index_answers(tmp, real_embedder, NEW)
+    elif tmp is not None:  # half written: not an index anyone could load
+        with pytest.raises(CorruptIndexError):
+            load_index(tmp, embedder=real_embedder)
+    assert_next_build_cleans_up(corpus, index_dir, real_embedder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["writing", "written", "swap"])
+def test_kill_during_a_first_build_leaves_no_index(workspace, real_embedder, stage):
+    corpus, index_dir = workspace
+    shutil.rmtree(index_dir)
+    killed_at(stage, corpus, index_dir)
+    assert not index_dir.exists()
+    with pytest.raises(IndexMissingError):
+        load_index(index_dir, corpus, embedder=real_embedder)
+    assert_next_build_cleans_up(corpus, index_dir, real_embedder)
 
 
 @pytest.mark.slow
@@ -237,6 +255,12 @@ def test_leftovers_are_kept_while_another_build_holds_the_lock(tmp_path, corpus_
     assert (live / "docs.jsonl").exists()
     build_index(corpus_copy, index_dir, embedder=FakeEmbedder())  # lock free: now it is stale
     assert temp_dirs(tmp_path) == []
+    # with an index in place, a copy left aside by a swap that died is stale too
+    shutil.copytree(index_dir, tmp_path / ".index.old-99999")
+    (tmp_path / ".index.tmp-dead").mkdir()
+    fake = FakeEmbedder()
+    build_index(corpus_copy, index_dir, embedder=fake)
+    assert temp_dirs(tmp_path) == [] and fake.encoded == 0
 
 
 def test_index_left_aside_by_a_dead_swap_is_restored(tmp_path, corpus_copy):
@@ -250,6 +274,41 @@ def test_index_left_aside_by_a_dead_swap_is_restored(tmp_path, corpus_copy):
     report = build_index(corpus_copy, index_dir, embedder=fake)
     assert fake.encoded == 0 and report.chunks_unchanged == report.chunks
     assert temp_dirs(tmp_path) == []
-    assert retrieve_with_index(
+    top = retrieve_with_index(
         load_index(index_dir, corpus_copy, embedder=FakeEmbedder()), QUESTION, 1
+    )[0]
+    assert OLD in top.text and top.refs == (2,)
+
+
+def test_a_lock_held_by_another_process_refuses_and_dies_with_it(tmp_path, corpus_copy):
+    """The lock is an flock on ``.index.lock`` beside the index: another process holding it
+    refuses a build, with or without a wait, and a kill -9 of that process frees it."""
+    index_dir = tmp_path / "index"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from qa.storage import build_lock; "
+            "lock = build_lock(sys.argv[1]); lock.__enter__(); print('locked', flush=True); "
+            "time.sleep(600)",
+            str(index_dir),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert (tmp_path / ".index.lock").is_file()
+        with pytest.raises(BuildInProgressError, match=str(index_dir)):
+            build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+        started = time.monotonic()
+        with pytest.raises(BuildInProgressError):
+            build_index(corpus_copy, index_dir, embedder=FakeEmbedder(), wait=0.5)
+        assert time.monotonic() - started >= 0.5
+        assert not index_dir.exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert build_index(corpus_copy, index_dir, embedder=FakeEmbedder(), wait=5).chunks > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".index.lock", "corpus", "index"]

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
-from conftest import EmbedderFailure, FakeEmbedder
+from helpers import EmbedderFailure, FakeEmbedder
 
 import qa
 import qa.embedding
@@ -33,7 +33,7 @@ from qa.errors import (
 from qa.index import DATA_FILES, load_index
 from qa.records import FORMAT_VERSION
 from qa.retrieval import rank, retrieve_with_index, sentence_ranking
-from qa.storage import build_lock
+from qa.storage import build_lock, file_sha256
 
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
 QUESTIONS = [
@@ -49,6 +49,15 @@ CFG = ChunkerSettings(2, 1, 600)
 def temp_dirs(parent, index_name="index"):
     """Leftover build directories next to the index (the lock file is not a directory)."""
     return [p.name for p in parent.iterdir() if p.is_dir() and p.name.startswith(f".{index_name}")]
+
+
+def assert_article_index(idx, chunks: int, model: str = "fake-hash-64") -> None:
+    """``idx`` is a whole index of the article: its counts, model, and a known passage's refs."""
+    assert idx.manifest.model == model
+    assert (len(idx.docs), len(idx.chunks), len(idx.sentences)) == (1, chunks, 48)
+    assert idx.references(ARTICLE_NAME)[2].startswith('"Laos". Trafficking in Persons Report')
+    top = retrieve_with_index(idx, QUESTIONS[0], 1)[0]
+    assert "38 cases" in top.text and top.refs == (2,)
 
 
 def results(idx, questions=QUESTIONS, k=5):
@@ -219,14 +228,14 @@ def test_stale_model(fake_index):
 
 
 def test_stale_corpus_file_edited(fake_index):
-    index_dir, corpus, _ = fake_index
+    index_dir, corpus, report = fake_index
     path = corpus / ARTICLE_NAME
     path.write_text(path.read_text(encoding="utf-8").replace("38 cases", "41 cases"), "utf-8")
     with pytest.raises(StaleIndexError, match="qa build") as info:
         load_index(index_dir, corpus, embedder=FakeEmbedder())
     assert ARTICLE_NAME in str(info.value)
     # without a corpus to compare with, the old index still loads
-    assert retrieve_with_index(load_index(index_dir, embedder=FakeEmbedder()), "38 cases", 1)
+    assert_article_index(load_index(index_dir, embedder=FakeEmbedder()), report.chunks)
 
 
 def test_stale_corpus_file_added(fake_index, data_dir):
@@ -280,6 +289,18 @@ def test_corrupt_file_past_checksums(tmp_path, corpus_copy, monkeypatch, name):
         load_index(index_dir, corpus_copy, embedder=FakeEmbedder())
 
 
+def test_file_sha256_covers_the_whole_file(tmp_path):
+    """Index files can be far bigger than one read block: a change at the end must show."""
+    data = os.urandom(3 * (1 << 20) + 123)
+    path = tmp_path / "big.npy"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert file_sha256(path) != hashlib.sha256(data).hexdigest()
+    (tmp_path / "empty").write_bytes(b"")
+    assert file_sha256(tmp_path / "empty") == hashlib.sha256(b"").hexdigest()
+
+
 def test_whole_index_dir_gone(fake_index):
     index_dir, corpus, _ = fake_index
     shutil.rmtree(index_dir)
@@ -309,6 +330,28 @@ def test_older_format_version_is_stale(fake_index):
         load_index(index_dir, corpus, embedder=FakeEmbedder())
 
 
+def test_index_from_the_old_stemmer_is_stale_and_rebuilt(fake_index):
+    """An index written before the tokenizer was recorded (hand-written stemmer) has BM25 terms
+    a query no longer produces: loading it says to rebuild, and a build repairs it."""
+    index_dir, corpus, first = fake_index
+    vocab_path = index_dir / "bm25_vocab.json"
+    meta = json.loads(vocab_path.read_text(encoding="utf-8"))
+    del meta["tokenizer"]
+    vocab_path.write_text(json.dumps(meta), encoding="utf-8")
+    data = vocab_path.read_bytes()
+    files = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))["files"]
+    files["bm25_vocab.json"] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    _edit_manifest(index_dir, files=files)  # consistent files, as the old version wrote them
+    with pytest.raises(StaleIndexError, match="qa build") as info:
+        load_index(index_dir, corpus, embedder=FakeEmbedder())
+    assert str(index_dir) in str(info.value)
+    fake = FakeEmbedder()
+    report = build_index(corpus, index_dir, embedder=fake)
+    assert fake.encoded == 0  # the vectors are still good: only the lexical side is rebuilt
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), first.chunks)
+    assert report.chunks == first.chunks
+
+
 @pytest.mark.parametrize("bad", [{"format_version": "1"}, {"files": None}, {"dimension": "x"}])
 def test_malformed_manifest_fields(fake_index, bad):
     index_dir, corpus, _ = fake_index
@@ -330,9 +373,7 @@ def test_corrupt_index_is_rebuilt_by_build(fake_index):
     fake = FakeEmbedder()
     report = build_index(corpus, index_dir, embedder=fake)
     assert report.chunks > 0
-    assert retrieve_with_index(
-        load_index(index_dir, corpus, embedder=FakeEmbedder()), "38 cases", 1
-    )
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), report.chunks)
 
 
 @pytest.mark.parametrize(
@@ -347,9 +388,7 @@ def test_build_repairs_damaged_manifest(fake_index, content):
         load_index(index_dir, corpus, embedder=FakeEmbedder())
     report = build_index(corpus, index_dir, embedder=FakeEmbedder())
     assert report.chunks == first.chunks
-    assert retrieve_with_index(
-        load_index(index_dir, corpus, embedder=FakeEmbedder()), "38 cases", 1
-    )
+    assert_article_index(load_index(index_dir, corpus, embedder=FakeEmbedder()), report.chunks)
 
 
 def test_build_does_not_delete_a_non_index_directory(tmp_path, corpus_copy):
@@ -430,7 +469,8 @@ def test_rebuild_with_other_model_reembeds_everything(fake_index):
     assert report.chunks_embedded == first.chunks_embedded
     assert report.sentences_embedded == first.sentences_embedded
     assert report.model == "fake-other"
-    assert load_index(index_dir, corpus, model="fake-other", embedder=other)
+    idx = load_index(index_dir, corpus, model="fake-other", embedder=other)
+    assert_article_index(idx, first.chunks, model="fake-other")
 
 
 def _snapshot(index_dir):
