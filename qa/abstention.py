@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .bm25 import STOPWORDS, tokenize
-from .index import LoadedIndex
+from .loaded import LoadedIndex
 from .results import Evidence
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .abstention import NO_EVIDENCE, assess, calibration_for, confidence, known_token, named_terms
 from .bm25 import stem, tokenize
-from .index import LoadedIndex
+from .loaded import LoadedIndex
 from .questions import check_k, clean_history, clean_question, question_parts, resolve_query
 from .render import render_markdown
 from .results import Answer, Evidence, Passage, Quote, Reference

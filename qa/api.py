@@ -96,7 +96,9 @@ def retrieve(question: str, k: int = 5, index: LoadedIndex | None = None) -> lis
         (2,)
     """
     question, k = clean_question(question), check_k(k)  # refuse bad input before any build
-    return retrieve_with_index(index or default_index(), question, k)
+    idx = index or default_index()
+    with idx.serving():
+        return retrieve_with_index(idx, question, k)
 
 
 def answer(
@@ -114,4 +116,6 @@ def answer(
         >>> a.quotes[0].refs, a.references[0].number  # doctest: +SKIP
         ((2,), 2)
     """
-    return answer_with_index(index or default_index(), question, k, history)
+    idx = index or default_index()
+    with idx.serving():
+        return answer_with_index(idx, question, k, history)

@@ -8,7 +8,6 @@ failed build leaves the old one intact.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -28,9 +27,17 @@ from .embedding import (
     get_embedder,
 )
 from .errors import QAError
-from .index import EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
+from .index import DATA_FILES, EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
-from .storage import _fsync_dir, _test_pause, build_lock, clean_stale_temp_dirs, swap_in
+from .storage import (
+    build_lock,
+    clean_stale_temp_dirs,
+    freeze,
+    fsync_dir,
+    remove_tree,
+    stage_hook,
+    swap_in,
+)
 
 
 @dataclass
@@ -121,6 +128,24 @@ def check_target(index_dir: Path, corpus_dir: Path) -> None:
         )
     if index_dir.exists() and not index_dir.is_dir():
         raise QAError(f"{index_dir} is a file, not a directory; choose another --index path")
+    if index_dir.is_dir() and (index_dir / "manifest.json").exists():
+        foreign = sorted(
+            p.name for p in index_dir.iterdir() if p.name not in _index_files(index_dir)
+        )
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+            raise QAError(
+                f"{index_dir} holds files the index did not write ({shown}); a rebuild replaces "
+                "the whole directory, so move them elsewhere first"
+            )
+
+
+def _index_files(index_dir: Path) -> set[str]:
+    """The names an index directory may hold: its manifest and the files it describes."""
+    try:
+        return {"manifest.json", *read_manifest(index_dir).files}
+    except QAError:
+        return {"manifest.json", *DATA_FILES}
 
 
 def _records(
@@ -164,31 +189,20 @@ def _make_temp_dir(index_dir: Path) -> Path:
     return tmp
 
 
-def build_index(
-    corpus_dir: str | Path = "corpus",
-    index_dir: str | Path = "index",
-    model: str | None = None,
-    settings: ChunkerSettings | None = None,
-    show_progress: bool | None = None,
-    embedder: Embedder | None = None,
-    index_kind: str | None = None,
-    wait: float = 0.0,
-    exact_max_chunks: int = EXACT_MAX_CHUNKS,
+def _build_locked(
+    corpus_dir: Path,
+    index_dir: Path,
+    settings: ChunkerSettings,
+    show_progress: bool,
+    embedder: Embedder,
+    index_kind: str | None,
+    wait: float,
+    exact_max_chunks: int,
+    t0: float,
 ) -> BuildReport:
-    """Parse, chunk and embed ``corpus_dir`` into ``index_dir``; re-embed only changed texts.
-
-    Example:
-        >>> report = build_index("corpus", "index")  # doctest: +SKIP
-        >>> print(report.summary())  # doctest: +SKIP
-    """
-    t0 = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
-    settings = settings or ChunkerSettings()
-    show_progress = default_show_progress() if show_progress is None else show_progress
-    embedder = embedder or get_embedder(model)
-    check_target(index_dir, corpus_dir)
+    """Read, chunk, embed and write under the build lock; swap the new index in."""
     with build_lock(index_dir, wait=wait):
-        _test_pause("locked")
+        stage_hook("locked")
         clean_stale_temp_dirs(index_dir)
         fingerprint = corpus_fingerprint(corpus_dir)
         docs, warnings = load_corpus(corpus_dir)
@@ -222,16 +236,16 @@ def build_index(
         tmp = _make_temp_dir(index_dir)
         try:
             manifest.build_seconds = round(time.perf_counter() - t0, 3)
-            save(tmp, built, index_kind, exact_max_chunks, pause=_test_pause)
-            _fsync_dir(tmp)
-            _test_pause("swap")
+            save(tmp, built, index_kind, exact_max_chunks, pause=stage_hook)
+            freeze(tmp)
+            fsync_dir(tmp)
+            stage_hook("swap")
             swap_in(tmp, index_dir)
         except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_tree(tmp)
             raise
-        _test_pause("swapped")
-    new_keys = set(chunk_keys)
-    old = prev.corpus_files
+        stage_hook("swapped")
+    new_keys, old = set(chunk_keys), prev.corpus_files
     return BuildReport(
         index_dir=str(index_dir),
         documents=len(docs),
@@ -249,3 +263,43 @@ def build_index(
             f for f in set(fingerprint) | set(old) if fingerprint.get(f) != old.get(f)
         ),
     )
+
+
+def build_index(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    model: str | None = None,
+    settings: ChunkerSettings | None = None,
+    show_progress: bool | None = None,
+    embedder: Embedder | None = None,
+    index_kind: str | None = None,
+    wait: float = 0.0,
+    exact_max_chunks: int = EXACT_MAX_CHUNKS,
+) -> BuildReport:
+    """Parse, chunk and embed ``corpus_dir`` into ``index_dir``; re-embed only changed texts.
+
+    Example:
+        >>> report = build_index("corpus", "index")  # doctest: +SKIP
+        >>> print(report.summary())  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    settings = settings or ChunkerSettings()
+    show_progress = default_show_progress() if show_progress is None else show_progress
+    embedder = embedder or get_embedder(model)
+    check_target(index_dir, corpus_dir)
+    try:
+        return _build_locked(
+            corpus_dir, index_dir, settings, show_progress, embedder, index_kind, wait,
+            exact_max_chunks, t0,
+        )  # fmt: skip
+    except PermissionError as e:
+        raise QAError(
+            f"cannot write the index at {index_dir} ({e.strerror}: {e.filename}); choose a "
+            "writable --index directory (or QA_INDEX_DIR), or fix its permissions"
+        ) from e
+    except OSError as e:
+        raise QAError(
+            f"building the index at {index_dir} failed ({e.strerror or e}: {e.filename}); "
+            "free some space or fix the directory, then run `qa build` again"
+        ) from e

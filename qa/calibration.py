@@ -22,7 +22,7 @@ from .abstention import (
 )
 from .answer import candidates
 from .evaluate import GoldQuestion, load_questions
-from .index import LoadedIndex
+from .loaded import LoadedIndex
 from .questions import resolve_query
 
 

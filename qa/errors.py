@@ -39,3 +39,7 @@ class QuestionError(QAError, ValueError):
 
 class BuildInProgressError(QAError):
     """Another process is already building this index."""
+
+
+class IndexBusyError(IndexError_):
+    """The index is loaded but not usable yet (its large files are still being verified)."""

@@ -14,7 +14,7 @@ import numpy as np
 from .answer import answer_with_index
 from .corpus import load_corpus
 from .embedding import Embedder
-from .index import LoadedIndex
+from .loaded import LoadedIndex
 from .retrieval import retrieve_with_index
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")

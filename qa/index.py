@@ -18,7 +18,6 @@ An index is a directory, never a pickle::
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import threading
@@ -31,7 +30,14 @@ import numpy as np
 from .bm25 import BM25
 from .corpus import corpus_fingerprint
 from .embedding import Embedder, get_embedder, resolve_model
-from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
+from .errors import (
+    CorruptIndexError,
+    IndexBusyError,
+    IndexMissingError,
+    QAError,
+    StaleIndexError,
+)
+from .loaded import LoadedIndex
 from .records import (
     FIX,
     FORMAT_VERSION,
@@ -60,8 +66,12 @@ DATA_FILES = (
     "sentence_vectors.faiss",
     *BM25.FILES,
 )
-#: Files up to this size are checked against their SHA-256 on load; larger ones by size only.
-HASH_CHECK_MAX_BYTES = 64 * 1024 * 1024
+#: Index files up to this size are read into memory on load, so nothing done to the files on
+#: disk afterwards (truncation, overwrite) can reach a running server; larger ones are
+#: memory-mapped (a 1M-chunk index loads in milliseconds instead of copying gigabytes). Their
+#: checksums are verified before loading, or in a background thread for the mapped ones, and
+#: questions are refused until that check has passed. See SECURITY.md, "The index on disk".
+MAP_MIN_BYTES = 64 * 1024 * 1024
 
 
 def make_faiss_index(
@@ -137,8 +147,7 @@ def _finish_manifest(directory: Path, manifest: Manifest) -> None:
     manifest.files = {}
     for name in DATA_FILES:
         size = (directory / name).stat().st_size
-        digest = file_sha256(directory / name) if size <= HASH_CHECK_MAX_BYTES else None
-        manifest.files[name] = {"bytes": size, "sha256": digest}
+        manifest.files[name] = {"bytes": size, "sha256": file_sha256(directory / name)}
     manifest.save(directory / "manifest.json")
 
 
@@ -182,9 +191,56 @@ def read_manifest(index_dir: Path) -> Manifest:
             raise CorruptIndexError(
                 f"index file {p} has {size} bytes, expected {info['bytes']}; {FIX}"
             )
-        if info.get("sha256") and file_sha256(p) != info["sha256"]:
+        if not info.get("sha256"):
+            raise CorruptIndexError(f"{path} gives no checksum for {name}; {FIX}")
+        if size <= MAP_MIN_BYTES and file_sha256(p) != info["sha256"]:
             raise CorruptIndexError(f"index file {p} does not match its checksum; {FIX}")
     return manifest
+
+
+class IntegrityCheck:
+    """Checksums of the memory-mapped (large) index files, verified in a background thread.
+
+    ``require()`` raises until the check has passed: a damaged large file is refused before it
+    can give a wrong quote, without making a large index slow to open.
+    """
+
+    def __init__(self, index_dir: Path, manifest: Manifest):
+        self.index_dir = index_dir
+        self._files = {
+            name: info["sha256"]
+            for name, info in manifest.files.items()
+            if info["bytes"] > MAP_MIN_BYTES
+        }
+        self.error: str | None = None
+        self._done = threading.Event()
+        if self._files:
+            threading.Thread(target=self._run, name="qa-index-check", daemon=True).start()
+        else:
+            self._done.set()
+
+    def _run(self) -> None:
+        try:
+            for name, digest in self._files.items():
+                if file_sha256(self.index_dir / name) != digest:
+                    self.error = f"index file {self.index_dir / name} does not match its checksum"
+                    return
+        except OSError as e:
+            self.error = f"index file {e.filename} cannot be read ({e.strerror})"
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def require(self) -> None:
+        if not self._done.is_set():
+            raise IndexBusyError(
+                f"index {self.index_dir} is still being checked after loading; ask again in a "
+                "few seconds"
+            )
+        if self.error:
+            raise CorruptIndexError(f"{self.error}; {FIX}")
 
 
 def check_fresh(
@@ -210,124 +266,6 @@ def check_fresh(
         )
 
 
-class LoadedIndex:
-    """A loaded index, ready for repeated queries (use ``qa.load_index`` to get one).
-
-    Holds the records, the vectors and the search structures, and answers questions about
-    them (a sentence's text, its paragraph, the chunks that hold it); ranking is
-    ``qa.retrieval``'s job and answering ``qa.answer``'s.
-    """
-
-    def __init__(
-        self,
-        index_dir: Path,
-        manifest: Manifest,
-        embedder: Embedder,
-        docs: list[DocRecord],
-        chunks: list[ChunkRecord],
-        sentences: list[SentenceRecord],
-        faiss_index: Any,
-        bm25: BM25,
-        sentence_vectors: np.ndarray,
-        sentence_faiss: Any,
-        search_threads: int = 1,
-    ):
-        self.index_dir = Path(index_dir)
-        self.manifest = manifest
-        self.embedder = embedder
-        self.docs = docs
-        self.doc_by_id = {d.doc_id: i for i, d in enumerate(docs)}
-        self.chunks = chunks
-        self.sentences = sentences
-        self.faiss_index = faiss_index
-        self.bm25 = bm25
-        self.sentence_vectors = sentence_vectors
-        self.sentence_faiss = sentence_faiss
-        self.search_threads = search_threads
-        # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
-        lengths = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
-        rows = np.fromiter(
-            itertools.chain.from_iterable(c.sentences for c in chunks),
-            dtype=np.int64,
-            count=int(lengths.sum()),
-        )
-        order = np.argsort(rows, kind="stable")
-        self._sentence_chunks = np.repeat(np.arange(len(chunks), dtype=np.int64), lengths)[order]
-        self._sentence_chunk_ptr = np.zeros(len(sentences) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=len(sentences)), out=self._sentence_chunk_ptr[1:])
-        self._lock = threading.Lock()
-
-    # -- records -----------------------------------------------------------------------------
-
-    def document_text(self, doc_id: str) -> str:
-        """The rendered text of a document: every quote is a slice of it."""
-        return self.docs[self.doc_by_id[doc_id]].text
-
-    def references(self, doc_id: str) -> dict[int, str]:
-        return self.docs[self.doc_by_id[doc_id]].references
-
-    def sentence_text(self, si: int) -> str:
-        s = self.sentences[si]
-        return self.docs[s.doc].text[s.start : s.end]
-
-    def adjacent(self, a: int, b: int) -> bool:
-        """Sentences ``a`` and ``b`` follow each other in one paragraph."""
-        sa, sb = self.sentences[a], self.sentences[b]
-        return abs(a - b) == 1 and sa.doc == sb.doc and sa.paragraph == sb.paragraph
-
-    def paragraph_sentences(self, si: int) -> list[int]:
-        """The rows of every sentence in ``si``'s paragraph, in order."""
-        lo = si
-        while lo > 0 and self.adjacent(lo - 1, lo):
-            lo -= 1
-        hi = si
-        while hi + 1 < len(self.sentences) and self.adjacent(hi, hi + 1):
-            hi += 1
-        return list(range(lo, hi + 1))
-
-    def sentence_chunks(self, si: int) -> np.ndarray:
-        """The chunks that hold sentence ``si``."""
-        return self._sentence_chunks[
-            self._sentence_chunk_ptr[si] : self._sentence_chunk_ptr[si + 1]
-        ]
-
-    # -- vectors -----------------------------------------------------------------------------
-
-    def encode(self, question: str) -> np.ndarray:
-        vec = self.embedder.encode_query(question)
-        if vec.shape[-1] != self.faiss_index.d:
-            raise StaleIndexError(
-                f"the model gives {vec.shape[-1]}-dimensional vectors but index "
-                f"{self.index_dir} holds {self.faiss_index.d}; run `qa build` to rebuild it"
-            )
-        return vec
-
-    def search(self, qvec: np.ndarray, chunks: int, sentences: int) -> tuple[Any, Any, Any]:
-        """Dense search: (chunk scores, chunk ids, sentence ids), best first."""
-        import faiss  # already loaded by load_index(); a dict lookup here
-
-        with self._lock:  # FAISS search is thread-safe, but HNSW efSearch tweaks are not
-            # One OpenMP thread per search (set per calling thread, so Gradio's workers get
-            # it too): with a busy neighbour core, 2 threads cost 10x in p95 at 10k chunks.
-            faiss.omp_set_num_threads(self.search_threads)
-            scores, ids = self.faiss_index.search(qvec[None, :], chunks)
-            sids = np.empty((1, 0), dtype=np.int64)
-            if sentences and self.sentence_faiss.ntotal:
-                k = min(self.sentence_faiss.ntotal, sentences)
-                _, sids = self.sentence_faiss.search(qvec[None, :], k)
-        return scores[0], ids[0], sids[0]
-
-    def chunk_vector(self, ci: int) -> np.ndarray:
-        return self.faiss_index.reconstruct(ci)
-
-    def __repr__(self) -> str:
-        c = self.manifest.counts
-        return (
-            f"LoadedIndex({str(self.index_dir)!r}, documents={c['documents']}, "
-            f"chunks={c['chunks']}, model={self.manifest.model!r})"
-        )
-
-
 def _open(
     index_dir: Path, manifest: Manifest, embedder: Embedder, search_threads: int
 ) -> LoadedIndex:
@@ -337,14 +275,23 @@ def _open(
     chunks = [ChunkRecord.from_json(r) for r in read_jsonl(index_dir / "chunks.jsonl")]
     rows = read_jsonl(index_dir / "sentences.jsonl")
     sentences = [SentenceRecord.from_json(r, i) for i, r in enumerate(rows)]
-    # Memory-map the vectors (flat and HNSW): a 1M-chunk index loads in milliseconds
-    # instead of copying 1.5 GB; the build's rename-swap leaves a mapped file valid.
-    faiss_index = faiss.read_index(str(index_dir / "vectors.faiss"), faiss.IO_FLAG_MMAP_IFC)
-    sentence_faiss = faiss.read_index(
-        str(index_dir / "sentence_vectors.faiss"), faiss.IO_FLAG_MMAP_IFC
+
+    # Small files are read into memory; large ones memory-mapped (see MAP_MIN_BYTES).
+    def mapped(name: str) -> bool:
+        return manifest.files[name]["bytes"] > MAP_MIN_BYTES
+
+    def read_faiss(name: str) -> Any:
+        flags = faiss.IO_FLAG_MMAP_IFC if mapped(name) else 0
+        return faiss.read_index(str(index_dir / name), flags)
+
+    faiss_index = read_faiss("vectors.faiss")
+    sentence_faiss = read_faiss("sentence_vectors.faiss")
+    bm25 = BM25.load(index_dir, mmap=any(mapped(n) for n in BM25.FILES))
+    svecs = np.load(
+        index_dir / "sentence_vectors.npy",
+        mmap_mode="r" if mapped("sentence_vectors.npy") else None,
+        allow_pickle=False,
     )
-    bm25 = BM25.load(index_dir)
-    svecs = np.load(index_dir / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
     counts, dim = manifest.counts, manifest.dimension
     problems = []
     if len(docs) != counts["documents"] or len(chunks) != counts["chunks"]:
@@ -365,7 +312,7 @@ def _open(
         raise CorruptIndexError(f"index {index_dir} is inconsistent ({'; '.join(problems)}); {FIX}")
     return LoadedIndex(
         index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25, svecs,
-        sentence_faiss, search_threads,
+        sentence_faiss, search_threads, IntegrityCheck(index_dir, manifest),
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .bm25 import tokenize
-from .index import LoadedIndex
+from .loaded import LoadedIndex
 from .questions import check_k, clean_question
 from .results import Passage
 

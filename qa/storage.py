@@ -63,6 +63,33 @@ def build_lock(index_dir: Path, wait: float = 0.0):
         lock.release()
 
 
+def remove_tree(path: Path) -> bool:
+    """Delete a directory tree, making read-only directories in it writable first if needed.
+
+    Index files are frozen read-only once written (``freeze``), and an index directory a user
+    made read-only would otherwise leave its files behind forever. True when it is gone.
+    """
+
+    def retry(func, p, _exc):  # a read-only parent directory refused the unlink: open it up
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(p) or ".", 0o700)
+            if os.path.isdir(p) and not os.path.islink(p):
+                os.chmod(p, 0o700)
+            func(p)
+
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    shutil.rmtree(path, onerror=retry)  # onexc needs Python 3.12
+    return not os.path.lexists(path)
+
+
+def freeze(directory: Path) -> None:
+    """Make every file of a finished index read-only: an index is never changed in place."""
+    for p in directory.iterdir():
+        if p.is_file() and not p.is_symlink():
+            os.chmod(p, 0o444)
+
+
 def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
     """Remove what a killed build left next to ``index_dir``; call only while holding the lock.
 
@@ -81,13 +108,15 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
             os.rename(path, index_dir)
             log.warning("restored the previous index from %s", path)
             continue
-        shutil.rmtree(path, ignore_errors=True)
-        log.info("removed %s, left by an interrupted build", path)
-        removed.append(path)
+        if remove_tree(path):
+            log.info("removed %s, left by an interrupted build", path)
+            removed.append(path)
+        else:
+            log.warning("could not remove %s, left by an earlier build; delete it by hand", path)
     return removed
 
 
-def _test_pause(stage: str) -> None:
+def stage_hook(stage: str) -> None:
     """Test-only hook: stop a build at ``stage`` so a test can kill it there.
 
     With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, written, swap, swapped) the build prints
@@ -104,7 +133,7 @@ def _test_pause(stage: str) -> None:
         time.sleep(0.05)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     for p in [*path.iterdir(), path]:
         fd = os.open(p, os.O_RDONLY)
         try:
@@ -131,9 +160,9 @@ def swap_in(tmp: Path, index_dir: Path) -> None:
         os.rename(tmp, index_dir)
         return
     if _exchange(tmp, index_dir):
-        shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the old index
+        remove_tree(tmp)  # tmp now holds the old index; a leftover is cleaned by the next build
         return
     old = index_dir.parent / f".{index_dir.name}.old-{os.getpid()}"
     os.rename(index_dir, old)
     os.rename(tmp, index_dir)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_tree(old)

@@ -3,7 +3,7 @@
 The slow tests run the real `python -m qa.cli build` (real model) in a subprocess over a copy of the
 session's real index, after editing the corpus ("38 cases" -> "41 cases") so that the new index
 differs from the old one. A build is stopped at a named stage by the build's own test-only hook
-(``QA_TEST_PAUSE_AT``, see ``qa.storage._test_pause``), not after a guessed number of seconds,
+(``QA_TEST_PAUSE_AT``, see ``qa.storage.stage_hook``), not after a guessed number of seconds,
 and killed with SIGKILL there:
 
     locked   the lock is held, nothing written yet
