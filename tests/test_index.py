@@ -22,7 +22,6 @@ import qa.embedding
 import qa.index
 from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents, embed_text
-from qa.corpus import parse_text
 from qa.errors import (
     BuildInProgressError,
     CorruptIndexError,
@@ -31,6 +30,7 @@ from qa.errors import (
     StaleIndexError,
 )
 from qa.index import DATA_FILES, load_index
+from qa.readers import parse_text
 from qa.records import FORMAT_VERSION
 from qa.retrieval import rank, retrieve_with_index, sentence_ranking
 from qa.storage import build_lock
