@@ -166,7 +166,7 @@ def _browser_items(b: DocumentBuilder, text: str) -> _Items:
                 b.title = words[i]
                 break
         start = fw + 1
-        items.dropped = fw - (1 if b.title else 0)
+        items.dropped = fw + 1 - (1 if b.title else 0)
     else:
         while start < len(words) and words[start].lower() in CHROME_LINES:
             start += 1
