@@ -123,8 +123,10 @@ def test_browser_copy_warns_what_it_removed(suffix):
 def test_saved_page_and_wikitext_warn_what_they_left_out(suffix):
     doc = _form("Human_trafficking_in_Laos", suffix)
     said = " ".join(doc.warnings)
-    assert ("edit links (7)" in said and "navboxes" in said) if suffix == ".html" else (
-        "template Human trafficking sidebar" in said and "categories (2)" in said
+    assert (
+        ("edit links (7)" in said and "navboxes" in said)
+        if suffix == ".html"
+        else ("template Human trafficking sidebar" in said and "categories (2)" in said)
     )
 
 
@@ -173,9 +175,10 @@ def _answers(corpus: Path, tmp: Path) -> dict:
         doc = idx.docs[0]
         for quote in a.quotes:
             assert doc.text[quote.start : quote.end] == quote.text
-        out[q] = [(_norm(x.text), x.refs) for x in a.quotes], [
-            (r.number, r.text) for r in a.references
-        ]
+        out[q] = (
+            [(_norm(x.text), x.refs) for x in a.quotes],
+            [(r.number, r.text) for r in a.references],
+        )
         for word in CHROME + MARKUP:
             assert all(word not in x.text for x in a.quotes + a.passages), word
     return out

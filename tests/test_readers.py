@@ -228,3 +228,36 @@ def test_rendered_answer_lists_notes_and_page_numbers():
     assert "Boats sank. [2]: 14" in md and "**Notes**" in md and "- [a] Until 1950." in md
     web = answer_markdown(ans)
     assert "\\[2\\]: 14" in web and "\\[a\\] Until 1950." in web
+
+
+# ---------------------------------------------------------------- the index keeps them all
+
+
+def test_index_keeps_pages_notes_and_tags_for_quotes(tmp_path):
+    from conftest import DATA, FakeEmbedder
+
+    from qa.answer import _quote
+    from qa.build import build_index
+    from qa.index import load_index
+    from qa.records import FORMAT_VERSION
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "Lake_Atlantis.html").write_bytes(
+        (DATA / "forms" / "Lake_Atlantis.html").read_bytes()
+    )
+    build_index(corpus, tmp_path / "index", embedder=FakeEmbedder(), show_progress=False)
+    idx = load_index(tmp_path / "index", corpus, embedder=FakeEmbedder())
+    assert idx.manifest.format_version == FORMAT_VERSION == 3
+    rows = {idx.sentence_text(i): i for i in range(len(idx.sentences))}
+
+    q = _quote(idx, [rows["Fishermen say the lake was once twice as large."]], 1.0)
+    assert (q.refs, q.tags, q.unsourced) == ((), ("citation needed",), True)
+    q = _quote(idx, [rows["Its deepest point is 212 metres below the surface."]], 1.0)
+    assert (q.refs, q.pages) == ((2,), {2: "14"})
+    first = rows["The first survey of the lake was made in 1802."]
+    q = _quote(idx, [first, first + 1, first + 2, first + 3], 1.0)
+    assert q.notes == {"a": "The ferry's log gives 40 seated and 12 standing passengers."}
+    assert q.tags == ("citation needed", "when?") and q.pages == {2: "20–21"}
+    assert idx.document_text(q.doc_id)[q.start : q.end] == q.text
+    assert "[citation needed]" in q.text  # the source's own marks stay in the verbatim text
