@@ -51,7 +51,6 @@ _SENT_END_RE = re.compile(
 )
 _TRAILING_MARKS_RE = re.compile(rf"(?:\s*{_MARK})+$")
 _NEXT_CHAR_RE = re.compile(r"\s*(\S)")
-_SPACE_RE = re.compile(r"\s*")
 _ABBREVIATIONS = set(
     "mr mrs ms dr prof st jr sr vs etc inc ltd co corp no nos fig al approx dept est gen gov "
     "jan feb mar apr jun jul aug sep sept oct nov dec e.g i.e cf vol pp p mt ft lt col sgt "
@@ -114,7 +113,9 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int]
             continue  # "e.g. something" or an ellipsis inside a sentence
         if punct_end > s:
             out.append((s, punct_end, m.end()))
-        s = _SPACE_RE.match(text, m.end(), end).end()
+        s = m.end()
+        while s < end and text[s].isspace():
+            s += 1
     if s < end and text[s:end].strip():
         mm = _TRAILING_MARKS_RE.search(text, s, end)
         out.append((s, mm.start() if mm and mm.start() > s else end, end))

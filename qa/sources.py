@@ -209,7 +209,8 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None) -> Docum
         doc = read_text(text, doc_id, str(path), path.suffix)
     except Exception as e:  # a reader that fails on odd input must not stop the build
         raise CorpusError(
-            f"{path}: could not be read as {path.suffix} ({type(e).__name__}: {e}); "
+            f"{path}: could not be read as {path.suffix} ({type(e).__name__}: "
+            f"{' '.join(str(e).split())[:200]}); "
             "save it in another form (.txt, .html, .wiki)"
         ) from e
     if removed:

@@ -150,3 +150,20 @@ def test_bad_size_limit_is_one_clear_error(tmp_path, corpus_copy, monkeypatch, v
     monkeypatch.setenv("QA_MAX_FILE_MB", value)
     with pytest.raises(CorpusError, match="QA_MAX_FILE_MB"):
         build_index(corpus_copy, tmp_path / "index", embedder=FakeEmbedder())
+
+
+def test_a_form_the_reader_cannot_read_is_one_warning(tmp_path, corpus_copy, monkeypatch):
+    import qa.readers
+
+    def broken(text, doc_id, path):
+        raise ValueError("unexpected markup\nat line 3")
+
+    monkeypatch.setitem(qa.readers.READERS, ".wiki", broken)
+    (corpus_copy / "Page.wiki").write_text("Some '''wikitext'''.\n", encoding="utf-8")
+    (corpus_copy / "empty.html").write_text("<html><body><div></div></body></html>", "utf-8")
+    report, idx = _build(corpus_copy, tmp_path)
+    (w,) = _about(report, "Page.wiki")
+    assert "could not be read as .wiki" in w
+    (w,) = _about(report, "empty.html")
+    assert "no paragraphs of text" in w
+    assert list(idx.doc_by_id) == [ARTICLE]

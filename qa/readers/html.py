@@ -218,8 +218,9 @@ def parse_html(text: str, doc_id: str, path: str | None = None) -> Document:
         b.title = _collapse(first.text(deep=True))
     elif title_tag is not None:
         b.title = _collapse(title_tag.text(deep=True)).removesuffix(" - Wikipedia")
-    if not b.title and root.css_first("h1") is not None:
-        b.title = _collapse(root.css_first("h1").text(deep=True))
+    h1 = root.css_first("h1")
+    if not b.title and h1 is not None:
+        b.title = _collapse(h1.text(deep=True))
     reader = _Reader(b)
     if b.title:
         b.write(b.title)
