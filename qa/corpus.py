@@ -31,25 +31,11 @@ from .sentences import (
     strip_markers,
 )
 
-__all__ = [
-    "MARKER_RE",
-    "MARK_RE",
-    "MARK_RUN_RE",
-    "MAX_SENTENCE_CHARS",
-    "Citation",
-    "Document",
-    "DocumentBuilder",
-    "Paragraph",
-    "Sentence",
-    "attribute",
-    "is_unsourced_tag",
-    "mark_runs",
-    "note_position",
-    "span_citation",
-    "span_refs",
-    "split_sentences",
-    "strip_markers",
-]
+__all__ = [  # the names readers and other modules use, some from qa.sentences
+    "MARKER_RE", "MARK_RE", "MARK_RUN_RE", "MAX_SENTENCE_CHARS", "Citation", "Document",
+    "DocumentBuilder", "Paragraph", "Sentence", "attribute", "is_unsourced_tag", "mark_runs",
+    "note_position", "span_citation", "span_refs", "split_sentences", "strip_markers",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -271,7 +257,7 @@ class DocumentBuilder:
         self.title = ""
         self.section = ""
         self.sections: list[str] = []
-        self._paragraphs: list[tuple[str, int, int]] = []
+        self.paragraph_spans: list[tuple[str, int, int]] = []  # (section, start, end)
         self.references: dict[int, str] = {}
         self.notes: dict[str, str] = {}
         self.warnings: list[str] = []
@@ -308,7 +294,7 @@ class DocumentBuilder:
 
     def paragraph(self, start: int, end: int) -> None:
         """A block of body text at ``text[start:end]`` in the current section."""
-        self._paragraphs.append((self.section, start, end))
+        self.paragraph_spans.append((self.section, start, end))
 
     def write_paragraph(self, text: str) -> None:
         """Write a block of body text and add it as a paragraph."""
@@ -339,7 +325,7 @@ class DocumentBuilder:
             form=self.form,
         )
         n = 0
-        for section, b_start, b_end in self._paragraphs:
+        for section, b_start, b_end in self.paragraph_spans:
             raw = sentence_spans(text, b_start, b_end)
             long = [e - s for s, e, _ in raw if e - s > MAX_SENTENCE_CHARS]
             if long:

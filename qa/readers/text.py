@@ -254,7 +254,7 @@ def _sections(b: DocumentBuilder, text: str, items: _Items, line_entries: bool) 
 
 def _used_notes(b: DocumentBuilder, text: str) -> list[str]:
     labels: list[str] = []
-    for _, s, e in b._paragraphs:
+    for _, s, e in b.paragraph_spans:
         for m in MARK_RE.finditer(text, s, e):
             if m.group("note") and " ".join(m.group("note").split()) not in labels:
                 labels.append(" ".join(m.group("note").split()))
