@@ -5,6 +5,7 @@ import logging
 from ._version import __version__
 from .api import answer, retrieve
 from .build import BuildReport, build_index
+from .corpus import Document, span_refs
 from .errors import (
     BuildInProgressError,
     CorpusError,
@@ -26,6 +27,7 @@ __all__ = [
     "BuildReport",
     "CorpusError",
     "CorruptIndexError",
+    "Document",
     "Evidence",
     "IndexMissingError",
     "LoadedIndex",
@@ -41,4 +43,5 @@ __all__ = [
     "build_index",
     "load_index",
     "retrieve",
+    "span_refs",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 
 from .abstention import NO_EVIDENCE, assess, calibration_for, confidence, known_token, named_terms
 from .bm25 import stem, tokenize
+from .corpus import is_unsourced_tag
 from .loaded import LoadedIndex
 from .questions import check_k, clean_history, clean_question, question_parts, resolve_query
 from .render import render_markdown
@@ -220,8 +221,16 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
     first, last = index.sentences[group[0]], index.sentences[group[-1]]
     doc = index.docs[first.doc]
     refs: list[int] = []
+    pages: dict[int, str] = {}
+    notes: dict[str, str] = {}
+    tags: list[str] = []
     for si in group:
-        refs.extend(r for r in index.sentences[si].refs if r not in refs)
+        s = index.sentences[si]
+        refs.extend(r for r in s.refs if r not in refs)
+        for n, page in s.pages:
+            pages[n] = f"{pages[n]}, {page}" if n in pages and page not in pages[n] else page
+        notes.update((label, doc.notes.get(label, "")) for label in s.notes)
+        tags.extend(t for t in s.tags if t not in tags)
     return Quote(
         text=doc.text[first.start : last.end],
         refs=tuple(refs),
@@ -231,6 +240,10 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
         end=last.end,
         score=round(float(score), 4),
         title=doc.title,
+        pages=pages,
+        notes=notes,
+        tags=tuple(tags),
+        unsourced=any(is_unsourced_tag(t) for t in tags),
     )
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 from .answer import answer_with_index
 from .build import build_index
-from .corpus import corpus_files
 from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
 from .index import LoadedIndex, load_index
 from .questions import check_k, clean_question
 from .results import Answer, Passage
 from .retrieval import retrieve_with_index
+from .sources import corpus_files
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()

@@ -18,7 +18,7 @@ import numpy as np
 from ._version import __version__
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
-from .corpus import Document, corpus_fingerprint, load_corpus
+from .corpus import Document
 from .embedding import (
     Embedder,
     default_show_progress,
@@ -29,6 +29,7 @@ from .embedding import (
 from .errors import QAError
 from .index import DATA_FILES, EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
+from .sources import corpus_fingerprint, load_corpus
 from .storage import (
     build_lock,
     clean_stale_temp_dirs,
@@ -156,7 +157,8 @@ def _records(
     sentences = [s for d in docs for s in d.sentences]
     row = {(s.doc_id, s.start): i for i, s in enumerate(sentences)}
     doc_records = [
-        DocRecord(d.doc_id, d.path, d.title, d.text, dict(d.references), d.sha256) for d in docs
+        DocRecord(d.doc_id, d.path, d.title, d.text, dict(d.references), d.sha256, dict(d.notes))
+        for d in docs
     ]
     chunk_records = [
         ChunkRecord(
@@ -173,8 +175,19 @@ def _records(
     ]
     sentence_records = [
         SentenceRecord(
-            i, doc_pos[s.doc_id], s.start, s.end, s.span_end, s.paragraph, s.section, s.refs, key
-        )
+            i,
+            doc_pos[s.doc_id],
+            s.start,
+            s.end,
+            s.span_end,
+            s.paragraph,
+            s.section,
+            s.refs,
+            key,
+            s.pages,
+            s.notes,
+            s.tags,
+        )  # fmt: skip
         for i, (s, key) in enumerate(zip(sentences, sent_keys, strict=True))
     ]
     return doc_records, chunk_records, sentence_records
@@ -299,7 +312,8 @@ def build_index(
             "writable --index directory (or QA_INDEX_DIR), or fix its permissions"
         ) from e
     except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
         raise QAError(
-            f"building the index at {index_dir} failed ({e.strerror or e}: {e.filename}); "
+            f"building the index at {index_dir} failed ({e.strerror or e}{where}); "
             "free some space or fix the directory, then run `qa build` again"
         ) from e

@@ -77,7 +77,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     """Cut one document into chunks.
 
     Example:
-        >>> from qa.corpus import parse_text
+        >>> from qa.readers import parse_text
         >>> doc = parse_text("T\\n\\nOne.[1] Two. Three.[2]\\n", "t")
         >>> [c.text for c in chunk_document(doc, ChunkerSettings(2, 1))]
         ['One.[1] Two.', 'Two. Three.[2]']

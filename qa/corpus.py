@@ -1,96 +1,77 @@
-"""Parse source texts into Documents: sections, paragraphs, sentences, citations, references.
+"""The Document model shared by every reader, and citation attribution.
 
-The main target is Wikipedia's plain-text form: a title line, short heading lines, paragraphs
-with inline markers ``[n]`` (also runs like ``[7][8][9]``) and a ``References`` list whose
-entries may carry back-links (``^ a b c``). Any other ``.txt``/``.md`` file is read as plain
-paragraphs.
+A reader (``qa.readers``) turns one file into a rendered plain text and says where its title,
+headings, paragraphs, reference entries and notes are; ``DocumentBuilder`` turns that into a
+``Document``: sentences (``qa.sentences``) with the references, pages, notes and maintenance
+tags the source attaches to them. All offsets index into ``Document.text``, the rendered text
+that quotes slice from.
 
-Citation attribution follows the source's convention: a marker covers the text since the
-previous marker in the same paragraph. A sentence after the last marker of its paragraph
-carries no references.
+Citation attribution follows the source's convention: a mark covers the text since the
+previous mark in the same paragraph (adjacent marks ``[7][8][9]`` all cover it); a sentence
+carries the marks inside it and the run that closes it. A sentence after the last mark of its
+paragraph carries none. Notes (``[a]``) and maintenance tags (``[citation needed]``) are marks
+too (they end the text the next reference covers) but carry no reference number.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import CorpusError
+from .sentences import (
+    MARK_RE,
+    MARK_RUN_RE,
+    MARKER_RE,
+    MAX_SENTENCE_CHARS,
+    is_unsourced_tag,
+    sentence_spans,
+    split_long,
+    split_sentences,
+    strip_markers,
+)
 
-log = logging.getLogger(__name__)
+__all__ = [  # the names readers and other modules use, some from qa.sentences
+    "MARKER_RE", "MARK_RE", "MARK_RUN_RE", "MAX_SENTENCE_CHARS", "Citation", "Document",
+    "DocumentBuilder", "Paragraph", "Sentence", "attribute", "is_unsourced_tag", "mark_runs",
+    "note_position", "span_citation", "span_refs", "split_sentences", "strip_markers",
+]  # fmt: skip
 
-SUFFIXES = (".txt", ".md")
-#: Longest stretch kept as one sentence; longer runs without sentence punctuation are split at
-#: whitespace so that chunks stay embeddable (a 5 MB line must not become one "sentence").
-MAX_SENTENCE_CHARS = 1000
-REFERENCE_HEADINGS = {"references", "notes", "citations", "sources", "footnotes"}
-MARKER_RE = re.compile(r"\[(\d{1,4})\]")
-MARKER_RUN_RE = re.compile(r"(?:\[\d{1,4}\])+")
-_REF_ENTRY_RE = re.compile(r"^\s*(\d{1,4})[.)]\s+(.*\S)\s*$")
-_BACKLINK_RE = re.compile(r"^\^\s*((?:[a-z]{1,2}\s+)*)")
-_ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "st",
-    "jr",
-    "sr",
-    "vs",
-    "etc",
-    "inc",
-    "ltd",
-    "co",
-    "corp",
-    "no",
-    "nos",
-    "fig",
-    "al",
-    "approx",
-    "dept",
-    "est",
-    "gen",
-    "gov",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "jun",
-    "jul",
-    "aug",
-    "sep",
-    "sept",
-    "oct",
-    "nov",
-    "dec",
-    "e.g",
-    "i.e",
-    "cf",
-    "vol",
-    "pp",
-    "p",
-    "mt",
-    "ft",
-    "lt",
-    "col",
-    "sgt",
-    "capt",
-    "rev",
-    "hon",
-}
-# A sentence end: terminal punctuation, optional closing quotes/brackets, optional markers.
-_NEXT_CHAR_RE = re.compile(r"\s*(\S)")
-_SPACE_RE = re.compile(r"\s*")
-_SENT_END_RE = re.compile(r"[.!?…]+[\"'”’)\]]*(?:\[\d{1,4}\])*(?=\s|$)")
+
+@dataclass(frozen=True)
+class Citation:
+    """What marks attach to a span: reference numbers, their pages, notes and tags.
+
+    Attributes:
+        refs: reference numbers, in order of appearance.
+        pages: ``(ref, page)`` pairs from page-number marks (``[2]: 14`` → ``(2, "14")``).
+        notes: note labels (``"a"``, ``"note 1"``).
+        tags: maintenance tags (``"citation needed"``, ``"when?"``).
+    """
+
+    refs: tuple[int, ...] = ()
+    pages: tuple[tuple[int, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def __or__(self, other: Citation) -> Citation:
+        def union(a: tuple, b: tuple) -> tuple:
+            return a + tuple(x for x in b if x not in a)
+
+        return Citation(
+            union(self.refs, other.refs),
+            union(self.pages, other.pages),
+            union(self.notes, other.notes),
+            union(self.tags, other.tags),
+        )
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence: ``text`` excludes its trailing citation markers, ``span_end`` includes them."""
+    """One sentence: ``text`` excludes its trailing marks, ``span_end`` includes them.
+
+    ``pages``, ``notes`` and ``tags`` are as in ``Citation``.
+    """
 
     doc_id: str
     index: int
@@ -101,11 +82,19 @@ class Sentence:
     span_end: int
     refs: tuple[int, ...]
     text: str
+    pages: tuple[tuple[int, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    @property
+    def unsourced(self) -> bool:
+        """The source marks this sentence as needing a citation (``[citation needed]`` …)."""
+        return any(is_unsourced_tag(t) for t in self.tags)
 
 
 @dataclass(frozen=True)
 class Paragraph:
-    """A block of text between blank lines, outside the References list."""
+    """A block of body text (not a heading, not a References or Notes entry)."""
 
     index: int
     section: str
@@ -116,7 +105,11 @@ class Paragraph:
 
 @dataclass
 class Document:
-    """A parsed source file. All offsets index into ``text`` (the file's exact content)."""
+    """A read source file. All offsets index into ``text``, its rendered plain text.
+
+    ``form`` names the reader's form ("text", "browser copy", "html", "wikitext", "markdown").
+    ``references`` maps a number to its full entry; ``notes`` a note label to its text.
+    """
 
     doc_id: str
     path: str
@@ -126,7 +119,9 @@ class Document:
     sections: list[str] = field(default_factory=list)
     paragraphs: list[Paragraph] = field(default_factory=list)
     references: dict[int, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    form: str = "text"
 
     @property
     def sentences(self) -> list[Sentence]:
@@ -134,327 +129,255 @@ class Document:
         return [s for p in self.paragraphs for s in p.sentences]
 
 
-def strip_markers(text: str) -> str:
-    """Remove inline ``[n]`` markers (for embedding and matching, never for quoting)."""
-    return MARKER_RE.sub("", text)
+# ------------------------------------------------------------------------------ attribution
+
+Run = tuple[int, int, Citation]
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
+def _mark_citation(m: re.Match) -> Citation:
+    if m.group("num"):
+        n = int(m.group("num"))
+        page = m.group("page")
+        return Citation((n,), ((n, page),) if page else ())
+    if m.group("note"):
+        return Citation(notes=(" ".join(m.group("note").split()),))
+    return Citation(tags=(m.group("tag"),))
 
 
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """Spans of blank-line separated blocks, trimmed of surrounding whitespace."""
-    spans = []
-    pos = 0
-    for sep in [*re.finditer(r"\n[ \t\r]*\n", text), None]:
-        end = sep.start() if sep else len(text)
-        chunk = text[pos:end]
-        stripped = chunk.strip()
-        if stripped:
-            lead = len(chunk) - len(chunk.lstrip())
-            spans.append((pos + lead, pos + lead + len(stripped)))
-        if sep:
-            pos = sep.end()
-    return spans
+def mark_runs(text: str, start: int, end: int) -> list[Run]:
+    """The runs of adjacent marks in ``text[start:end]`` (whitespace between marks allowed)."""
+    runs: list[Run] = []
+    for m in MARK_RE.finditer(text, start, end):
+        c = _mark_citation(m)
+        if runs and not text[runs[-1][1] : m.start()].strip():
+            s, _, prev = runs[-1]
+            runs[-1] = (s, m.end(), prev | c)
+        else:
+            runs.append((m.start(), m.end(), c))
+    return runs
 
 
-def _is_heading(block: str) -> bool:
-    if "\n" in block or len(block) > 80 or MARKER_RE.search(block):
-        return False
-    if block.startswith("#"):
-        return True
-    words = block.split()
-    # "Laos.)" or 'It ended."' is a sentence: look past closing brackets and quotes.
-    core = block.rstrip(")]\"'”’") or block
-    return 0 < len(words) <= 10 and core[-1] not in ".!?…:;," and block[0].isupper()
-
-
-def _ends_with_abbreviation(text: str, dot: int) -> bool:
-    """True when the period at ``dot`` closes an abbreviation or an initial, not a sentence."""
-    m = re.search(r"([A-Za-z][A-Za-z.]*)$", text[max(0, dot - 20) : dot])
-    if not m:
-        return False
-    word = m.group(1)
-    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):  # U.S  e.g  i.e
-        return True
-    if len(word) == 1 and word.isupper():  # an initial: "J. Smith"
-        return True
-    return word.lower() in _ABBREVIATIONS
-
-
-def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
-    """Split ``text[start:end]`` into sentences.
-
-    Returns ``(start, end, span_end)`` triples: ``end`` stops before trailing markers,
-    ``span_end`` after them. Never cuts inside a marker.
-    """
-    return [t for triple in _sentence_spans(text, start, end) for t in _split_long(text, *triple)]
-
-
-def _sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int, int]]:
-    """Sentences of ``text[start:end]`` at punctuation only, however long they are."""
-    out: list[tuple[int, int, int]] = []
-    s = start
-    for m in _SENT_END_RE.finditer(text, start, end):
-        punct_end = m.start() + len(m.group(0).split("[", 1)[0])
-        if m.group(0)[0] == "." and _ends_with_abbreviation(text, m.start()):
-            nxt = _NEXT_CHAR_RE.match(text, m.end(), min(end, m.end() + 5))
-            if not (m.group(0).find("[") >= 0 or (nxt and nxt.group(1).isdigit())):
-                continue
-        nxt = _NEXT_CHAR_RE.match(text, m.end(), end)
-        if nxt and nxt.group(1).islower():
-            continue  # "e.g. something" or an ellipsis inside a sentence
-        if punct_end > s:
-            out.append((s, punct_end, m.end()))
-        space = _SPACE_RE.match(text, m.end(), end)
-        s = space.end() if space else m.end()
-    if s < end and text[s:end].strip():
-        tail_end = end
-        mm = re.search(r"(?:\[\d{1,4}\])+$", text[s:end])
-        out.append((s, s + mm.start() if mm and mm.start() > 0 else tail_end, tail_end))
-    return out
-
-
-def _split_long(text: str, s: int, e: int, span_end: int) -> list[tuple[int, int, int]]:
-    if e - s <= MAX_SENTENCE_CHARS:
-        return [(s, e, span_end)]
-    pieces = []
-    while e - s > MAX_SENTENCE_CHARS:
-        cut = text.rfind(" ", s + MAX_SENTENCE_CHARS // 2, s + MAX_SENTENCE_CHARS)
-        if cut <= s:
-            cut = s + MAX_SENTENCE_CHARS
-            # never cut a marker: move the cut before an open bracket
-            open_b = text.rfind("[", cut - 6, cut)
-            if open_b > s and "]" not in text[open_b:cut]:
-                cut = open_b
-        pieces.append((s, cut, cut))
-        s = cut
-        while s < e and text[s].isspace():
-            s += 1
-    pieces.append((s, e, span_end))
-    return pieces
-
-
-def _marker_runs(text: str, start: int, end: int) -> list[tuple[int, int, tuple[int, ...]]]:
-    return [
-        (m.start(), m.end(), tuple(int(n) for n in MARKER_RE.findall(m.group(0))))
-        for m in MARKER_RUN_RE.finditer(text, start, end)
-    ]
-
-
-def attribute(
-    sentences: list[tuple[int, int, int]], runs: list[tuple[int, int, tuple[int, ...]]]
-) -> list[tuple[int, ...]]:
-    """Give each sentence the refs of every marker run whose covered text overlaps it.
-
-    A run covers the text from the end of the previous run in the paragraph to its own start.
-    """
+def _attribute(sentences: list[tuple[int, int, int]], runs: list[Run]) -> list[Citation]:
     result = []
     first = 0  # runs before this one end before the current sentence starts
     for s, e, _ in sentences:
         while first < len(runs) and runs[first][0] <= s:
             first += 1
-        refs: list[int] = []
+        cit = Citation()
         prev_end = runs[first - 1][1] if first > 0 else -1
         i = first
         while i < len(runs) and prev_end < e:
-            refs.extend(n for n in runs[i][2] if n not in refs)
+            cit = cit | runs[i][2]
             if runs[i][0] >= e:
                 break
             prev_end = runs[i][1]
             i += 1
-        result.append(tuple(refs))
+        result.append(cit)
     return result
 
 
-def _parse_reference_block(doc: Document, text: str, start: int, end: int) -> None:
-    for m in re.finditer(r"[^\n]+", text[start:end]):
-        line = m.group(0)
-        entry = _REF_ENTRY_RE.match(line)
-        if not entry:
-            continue
-        number, body = int(entry.group(1)), entry.group(2)
-        back = _BACKLINK_RE.match(body)
-        if back:
-            letters = back.group(1).split()
-            expected = [chr(ord("a") + i) for i in range(len(letters))]
-            # "^ a b c" back-links are sequential letters; anything else is entry text.
-            body = body[back.end() :] if letters == expected else body[1:].lstrip()
-        if number in doc.references:
-            doc.warnings.append(
-                f"{doc.path}:{_line_of(text, start + m.start())}: reference {number} is listed "
-                "twice; keeping the first entry"
-            )
-            continue
-        doc.references[number] = body.strip()
+def attribute(sentences: list[tuple[int, int, int]], runs: list) -> list[tuple[int, ...]]:
+    """Give each sentence the refs of every mark run whose covered text overlaps it.
+
+    A run covers the text from the end of the previous run in the paragraph to its own start.
+    ``runs`` are ``(start, end, refs)`` or ``(start, end, Citation)``.
+    """
+    runs = [(s, e, c if isinstance(c, Citation) else Citation(tuple(c))) for s, e, c in runs]
+    return [c.refs for c in _attribute(sentences, runs)]
 
 
-def parse_text(text: str, doc_id: str, path: str | None = None) -> Document:
-    """Parse one document's text.
+def _paragraph_bounds(doc_or_text: Document | str, start: int, end: int) -> tuple[str, int, int]:
+    if isinstance(doc_or_text, Document):
+        for p in doc_or_text.paragraphs:
+            if p.start <= start < p.end or (start == end == p.end):
+                return doc_or_text.text, p.start, p.end
+        text = doc_or_text.text
+    else:
+        text = doc_or_text
+    before = text.rfind("\n\n", 0, start)
+    lo = before + 2 if before >= 0 else 0
+    hi = text.find("\n\n", end)
+    return text, lo, len(text) if hi < 0 else hi
+
+
+def span_citation(doc_or_text: Document | str, start: int, end: int) -> Citation:
+    """The Citation of ``text[start:end]`` by the attribution rule (see ``span_refs``)."""
+    text, lo, hi = _paragraph_bounds(doc_or_text, start, end)
+    return _attribute([(start, end, end)], mark_runs(text, lo, hi))[0]
+
+
+def span_refs(doc_or_text: Document | str, start: int, end: int) -> tuple[int, ...]:
+    """The reference numbers of any span, by the rule sentences get theirs.
+
+    A mark covers the text since the previous mark of the same paragraph, so a span carries
+    the marks inside it and the run that closes it. The paragraph is the Document's (or, for
+    a plain string, the blank-line separated block) holding ``start``. Public: quote
+    verification and evaluation use it.
 
     Example:
-        >>> doc = parse_text("Title\\n\\nA fact.[1]\\n\\nReferences\\n\\n1. ^ Source.\\n", "t")
-        >>> doc.sentences[0].refs
-        (1,)
+        >>> t = "A;[7] B.[8]"
+        >>> span_refs(t, 0, 1), span_refs(t, 6, 8), span_refs(t, 0, 8)
+        ((7,), (8,), (7, 8))
     """
-    path = path or doc_id
-    doc = Document(
-        doc_id=doc_id,
-        path=path,
-        title=Path(doc_id).stem.replace("_", " "),
-        text=text,
-        sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
-    )
-    blocks = _blocks(text)
-    section = ""
-    in_refs = False
-    first = True
-    sent_index = 0
-    for b_start, b_end in blocks:
-        block = text[b_start:b_end]
-        if first:
-            first = False
-            if _is_heading(block) or (block.startswith("# ") and "\n" not in block):
-                doc.title = block.lstrip("#").strip()
-                continue
-        if _is_heading(block):
-            name = block.lstrip("#").strip()
-            in_refs = name.lower() in REFERENCE_HEADINGS
-            if not in_refs:
-                section = name
-                doc.sections.append(name)
-            continue
-        if in_refs:
-            _parse_reference_block(doc, text, b_start, b_end)
-            continue
-        raw = _sentence_spans(text, b_start, b_end)
-        long = [e - s for s, e, _ in raw if e - s > MAX_SENTENCE_CHARS]
-        if long:
-            doc.warnings.append(
-                f"{doc.path}:{_line_of(text, b_start)}: {len(long)} stretch(es) of text without "
-                f"sentence punctuation (the longest {max(long)} characters) were split at spaces "
-                f"into pieces of at most {MAX_SENTENCE_CHARS} characters"
-            )
-        spans = [t for triple in raw for t in _split_long(text, *triple)]
-        refs = attribute(spans, _marker_runs(text, b_start, b_end))
-        p_index = len(doc.paragraphs)
-        sentences = []
-        for (s, e, se), r in zip(spans, refs, strict=True):
-            sentences.append(Sentence(doc_id, sent_index, p_index, section, s, e, se, r, text[s:e]))
-            sent_index += 1
-        doc.paragraphs.append(Paragraph(p_index, section, b_start, b_end, tuple(sentences)))
-    _check_citations(doc)
-    return doc
+    return span_citation(doc_or_text, start, end).refs
 
 
-def _check_citations(doc: Document) -> None:
-    cited: set[int] = set()
-    markers = (m for p in doc.paragraphs for m in MARKER_RE.finditer(doc.text, p.start, p.end))
-    for m in markers:
-        n = int(m.group(1))
-        cited.add(n)
-        if doc.references and n not in doc.references:
-            doc.warnings.append(
-                f"{doc.path}:{_line_of(doc.text, m.start())}: marker [{n}] has no entry in the "
-                "References list; it is kept but cannot be listed in full"
-            )
-    if doc.references and not cited:
-        doc.warnings.append(
-            f"{doc.path}: has a References list but no [n] markers in the text; "
-            "sentences will carry no references"
-        )
-    if cited and not doc.references:
-        doc.warnings.append(
-            f"{doc.path}: has [n] markers but no References list; references cannot be listed"
-        )
+# --------------------------------------------------------------------------------- building
 
 
-def read_document(path: Path, root: Path) -> Document:
-    """Read and parse one file; raises CorpusError naming the file when it cannot be used."""
-    doc_id = path.relative_to(root).as_posix()
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise CorpusError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
-    if b"\x00" in raw[:8192]:
-        raise CorpusError(
-            f"{path}: looks like a binary file (NUL bytes); remove it from the corpus"
-        )
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise CorpusError(
-            f"{path}:{line}: is not valid UTF-8 (byte {e.start}); re-save the file as UTF-8"
-        ) from e
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        raise CorpusError(f"{path}: is empty; add text or remove the file")
-    doc = parse_text(text, doc_id, str(path))
-    if not doc.paragraphs:
-        raise CorpusError(f"{path}: has no paragraphs of text to index")
-    return doc
+def note_position(label: str) -> int:
+    """The 1-based place of a note in its list: ``"a"`` → 1, ``"ab"`` → 28, ``"note 3"`` → 3."""
+    label = label.strip()
+    m = re.search(r"(\d+)$", label)
+    if m:
+        return int(m.group(1))
+    n = 0
+    for ch in label.lower():
+        n = n * 26 + ord(ch) - ord("a") + 1
+    return n
 
 
-def corpus_files(corpus_dir: Path) -> list[Path]:
-    """The ``.txt``/``.md`` files under ``corpus_dir``, sorted; hidden files are skipped."""
-    corpus_dir = Path(corpus_dir)
-    if corpus_dir.exists() and not corpus_dir.is_dir():
-        raise CorpusError(
-            f"corpus directory {corpus_dir} is a file, not a directory; point --corpus (or "
-            "QA_CORPUS_DIR) at a directory of .txt or .md files"
-        )
-    if not corpus_dir.is_dir():
-        raise CorpusError(
-            f"corpus directory {corpus_dir} does not exist; create it and put .txt or .md files "
-            "in it (or set QA_CORPUS_DIR)"
-        )
-    return sorted(
-        p
-        for p in corpus_dir.rglob("*")
-        if p.is_file()
-        and p.suffix.lower() in SUFFIXES
-        and not any(part.startswith(".") for part in p.relative_to(corpus_dir).parts)
-    )
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of ``offset`` in ``text``."""
+    return text.count("\n", 0, offset) + 1
 
 
-def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
-    """SHA-256 of every corpus file (usable or not), keyed by path relative to the corpus."""
-    corpus_dir = Path(corpus_dir)
-    out = {}
-    for p in corpus_files(corpus_dir):
-        with open(p, "rb") as f:
-            out[p.relative_to(corpus_dir).as_posix()] = hashlib.file_digest(f, "sha256").hexdigest()
-    return out
+class DocumentBuilder:
+    """Collects what a reader found and builds the Document.
 
-
-def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
-    """Parse every usable file of ``corpus_dir``.
-
-    Returns the documents and the warnings (bad files are skipped with a warning naming them,
-    so a good file beside a bad one is still indexed). Raises CorpusError when nothing is usable.
-
-    Example:
-        >>> docs, warnings = load_corpus(Path("corpus"))  # doctest: +SKIP
+    A reader either hands over the file's own text (``text=``) and gives spans into it, or
+    writes the rendered text piece by piece with ``write`` (HTML, wikitext, Markdown).
     """
-    files = corpus_files(corpus_dir)
-    if not files:
-        raise CorpusError(f"corpus directory {corpus_dir} has no .txt or .md files; add some")
-    docs, warnings = [], []
-    for path in files:
-        try:
-            doc = read_document(path, Path(corpus_dir))
-        except CorpusError as e:
-            warnings.append(f"skipped {e}")
-            continue
-        warnings.extend(doc.warnings)
-        docs.append(doc)
-    for w in warnings:
-        log.warning(w)
-    if not docs:
-        raise CorpusError(
-            f"no usable file in {corpus_dir}: " + "; ".join(warnings) if warnings else ""
+
+    def __init__(self, doc_id: str, path: str, form: str, text: str | None = None):
+        self.doc_id, self.path, self.form = doc_id, path, form
+        self._parts: list[str] = [] if text is None else [text]
+        self._len = 0 if text is None else len(text)
+        self._fixed = text is not None
+        self.title = ""
+        self.section = ""
+        self.sections: list[str] = []
+        self.paragraph_spans: list[tuple[str, int, int]] = []  # (section, start, end)
+        self.references: dict[int, str] = {}
+        self.notes: dict[str, str] = {}
+        self.warnings: list[str] = []
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def write(self, piece: str) -> tuple[int, int]:
+        """Append one block of rendered text (a blank line separates blocks); its span."""
+        if self._fixed:
+            raise ValueError("this builder holds the file's own text; give spans instead")
+        if self._len:
+            self._parts.append("\n\n")
+            self._len += 2
+        start = self._len
+        self._parts.append(piece)
+        self._len += len(piece)
+        return start, self._len
+
+    def warn(self, message: str, offset: int | None = None) -> None:
+        """A one-line warning naming the file (and the line, for a file's own text)."""
+        where = f"{self.path}:{line_of(self.text, offset)}" if offset is not None else self.path
+        self.warnings.append(f"{where}: {message}")
+
+    def heading(self, name: str, span: tuple[int, int] | None = None) -> None:
+        """A section heading (written to the rendered text unless ``span`` says where it is)."""
+        if span is None and not self._fixed:
+            self.write(name)
+        self.section = name
+        self.sections.append(name)
+
+    def paragraph(self, start: int, end: int) -> None:
+        """A block of body text at ``text[start:end]`` in the current section."""
+        self.paragraph_spans.append((self.section, start, end))
+
+    def write_paragraph(self, text: str) -> None:
+        """Write a block of body text and add it as a paragraph."""
+        if text.strip():
+            self.paragraph(*self.write(text))
+
+    def reference(self, number: int, entry: str, offset: int | None = None) -> None:
+        """Reference ``number``'s full entry; a second entry for the number is warned about."""
+        entry = " ".join(entry.split())
+        if number in self.references:
+            self.warn(f"reference {number} is listed twice; keeping the first entry", offset)
+        elif entry:
+            self.references[number] = entry
+
+    def build(self) -> Document:
+        """The Document: sentences split and attributed, citations checked."""
+        text = self.text
+        doc = Document(
+            doc_id=self.doc_id,
+            path=self.path,
+            title=self.title or self.doc_id.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " "),
+            text=text,
+            sha256=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
+            sections=self.sections,
+            references=self.references,
+            notes={k: " ".join(v.split()) for k, v in self.notes.items()},
+            warnings=self.warnings,
+            form=self.form,
         )
-    return docs, warnings
+        n = 0
+        for section, b_start, b_end in self.paragraph_spans:
+            raw = sentence_spans(text, b_start, b_end)
+            long = [e - s for s, e, _ in raw if e - s > MAX_SENTENCE_CHARS]
+            if long:
+                self.warn(
+                    f"{len(long)} stretch(es) of text without sentence punctuation (the longest "
+                    f"{max(long)} characters) were split at spaces into pieces of at most "
+                    f"{MAX_SENTENCE_CHARS} characters",
+                    b_start if self._fixed else None,
+                )
+            spans = [t for triple in raw for t in split_long(text, *triple)]
+            cits = _attribute(spans, mark_runs(text, b_start, b_end))
+            p_index = len(doc.paragraphs)
+            sentences = []
+            for (s, e, se), c in zip(spans, cits, strict=True):
+                sentences.append(
+                    Sentence(self.doc_id, n, p_index, section, s, e, se, c.refs, text[s:e],
+                             c.pages, c.notes, c.tags)
+                )  # fmt: skip
+                n += 1
+            doc.paragraphs.append(Paragraph(p_index, section, b_start, b_end, tuple(sentences)))
+        self._check_citations(doc)
+        return doc
+
+    def _check_citations(self, doc: Document) -> None:
+        cited: set[int] = set()
+        noted: set[str] = set()
+        for p in doc.paragraphs:
+            for m in MARK_RE.finditer(doc.text, p.start, p.end):
+                if m.group("note"):
+                    label = " ".join(m.group("note").split())
+                    if doc.notes and label not in doc.notes and label not in noted:
+                        self.warn(f"note [{label}] has no entry in the Notes list", self._at(m))
+                    noted.add(label)
+                if not m.group("num"):
+                    continue
+                n = int(m.group("num"))
+                if doc.references and n not in doc.references and n not in cited:
+                    self.warn(
+                        f"marker [{n}] has no entry in the References list; it is kept but "
+                        "cannot be listed in full",
+                        self._at(m),
+                    )
+                cited.add(n)
+        if doc.references and not cited:
+            self.warn(
+                "has a References list but no [n] markers in the text; "
+                "sentences will carry no references"
+            )
+        if cited and not doc.references:
+            self.warn("has [n] markers but no References list; references cannot be listed")
+        if noted and not doc.notes:
+            self.warn("has note marks ([a], [note 1]) but no Notes list; notes cannot be shown")
+
+    def _at(self, m: re.Match) -> int | None:
+        return m.start() if self._fixed else None

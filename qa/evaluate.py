@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .answer import answer_with_index
-from .corpus import load_corpus
 from .embedding import Embedder
 from .loaded import LoadedIndex
 from .retrieval import retrieve_with_index
+from .sources import load_corpus
 
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 #: Written apart from the method and never used to fit or tune it: a check of generality.

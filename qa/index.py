@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from .bm25 import BM25
-from .corpus import corpus_fingerprint
 from .embedding import Embedder, get_embedder, resolve_model
 from .errors import (
     CorruptIndexError,
@@ -48,6 +47,7 @@ from .records import (
     read_jsonl,
     write_jsonl,
 )
+from .sources import corpus_fingerprint
 from .storage import file_sha256
 
 log = logging.getLogger(__name__)

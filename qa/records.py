@@ -16,7 +16,9 @@ from typing import Any
 from .errors import CorruptIndexError
 
 #: 2: sentence vectors mix the sentence in context with the bare one, and have a FAISS index
-FORMAT_VERSION = 2
+#: 3: documents keep their Notes; sentences their pages ([2]: 14), notes ([a]) and tags
+#:    ([citation needed]); the text is the reader's rendered text (HTML, wikitext, Markdown)
+FORMAT_VERSION = 3
 FIX = "run `qa build` to rebuild it"
 
 
@@ -45,6 +47,24 @@ def _ints(r: dict, key: str, where: str) -> tuple[int, ...]:
     return tuple(v)
 
 
+def _strs(r: dict, key: str, where: str) -> tuple[str, ...]:
+    v = r.get(key, [])
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise _bad(where, f"{key} must be a list of texts")
+    return tuple(v)
+
+
+def _pages(r: dict, where: str) -> tuple[tuple[int, str], ...]:
+    v = r.get("pages", [])
+    ok = isinstance(v, list) and all(
+        isinstance(x, list) and len(x) == 2 and type(x[0]) is int and isinstance(x[1], str)
+        for x in v
+    )
+    if not ok:
+        raise _bad(where, "pages must be a list of [reference number, page] pairs")
+    return tuple((n, p) for n, p in v)
+
+
 def _dict(r: dict, key: str, where: str) -> dict:
     v = r.get(key)
     if not isinstance(v, dict):
@@ -54,7 +74,7 @@ def _dict(r: dict, key: str, where: str) -> dict:
 
 @dataclass(frozen=True)
 class DocRecord:
-    """One source document: its rendered text (what quotes slice from) and References."""
+    """One source document: its rendered text (what quotes slice from), References, Notes."""
 
     doc_id: str
     path: str
@@ -62,6 +82,7 @@ class DocRecord:
     text: str
     references: dict[int, str]
     sha256: str = ""
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +91,7 @@ class DocRecord:
             "title": self.title,
             "sha256": self.sha256,
             "references": {str(k): v for k, v in self.references.items()},
+            "notes": self.notes,
             "text": self.text,
         }
 
@@ -87,6 +109,7 @@ class DocRecord:
             _str(r, "text", where),
             references,
             str(r.get("sha256", "")),
+            {str(k): str(v) for k, v in _dict({"notes": {}, **r}, "notes", where).items()},
         )
 
 
@@ -103,9 +126,12 @@ class SentenceRecord:
     section: str
     refs: tuple[int, ...]
     key: str = ""
+    pages: tuple[tuple[int, str], ...] = ()
+    notes: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        r: dict[str, Any] = {
             "doc": self.doc,
             "start": self.start,
             "end": self.end,
@@ -115,6 +141,10 @@ class SentenceRecord:
             "refs": list(self.refs),
             "key": self.key,
         }
+        for name in ("pages", "notes", "tags"):  # only when there are some: most have none
+            if getattr(self, name):
+                r[name] = [list(x) if isinstance(x, tuple) else x for x in getattr(self, name)]
+        return r
 
     @classmethod
     def from_json(cls, r: dict, index: int, where: str = "sentences.jsonl") -> SentenceRecord:
@@ -132,6 +162,9 @@ class SentenceRecord:
             _str(r, "section", where),
             _ints(r, "refs", where),
             str(r.get("key", "")),
+            _pages(r, where),
+            _strs(r, "notes", where),
+            _strs(r, "tags", where),
         )
 
 

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from .results import Answer
+from .results import Answer, Quote
 
 
-def tags(refs: tuple[int, ...]) -> str:
-    """``(7, 8, 9)`` → ``[7][8][9]``."""
-    return "".join(f"[{r}]" for r in refs)
+def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
+    """``(7, 8, 9)`` → ``[7][8][9]``; with ``pages={2: "14"}``, ``(2,)`` → ``[2]: 14``."""
+    pages = pages or {}
+    return "".join(f"[{r}]: {pages[r]} " if r in pages else f"[{r}]" for r in refs).rstrip()
+
+
+def claim_marks(q: Quote) -> list[str]:
+    """What the source says about the quoted claim besides its references, one line each."""
+    out = []
+    if q.unsourced:
+        shown = ", ".join(f"[{t}]" for t in q.tags)
+        out.append(f"The article marks this claim as needing a citation ({shown}).")
+    elif q.tags:
+        out.append("The article tags this claim: " + ", ".join(f"[{t}]" for t in q.tags) + ".")
+    return out
+
+
+def notes_of(ans: Answer) -> list[tuple[str, str]]:
+    """The notes the quotes carry, each once: (label, text)."""
+    seen: dict[str, str] = {}
+    for q in ans.quotes:
+        for label, text in q.notes.items():
+            seen.setdefault(label, text or "(this note has no entry in the source's Notes list)")
+    return list(seen.items())
 
 
 def _blockquote(text: str) -> str:
@@ -25,8 +46,14 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
     if ans.found:
         for q in ans.quotes:
             where = f"{q.title}, {q.section}" if q.section else q.title
-            lines.append(_blockquote(f"{q.text} {tags(q.refs)}".rstrip()))
+            lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
             lines.append(f"> — *{where}*" if multi_doc or q.section else f"> — *{q.title}*")
+            lines.extend(f"> *{m}*" for m in claim_marks(q))
+            lines.append("")
+        if notes_of(ans):
+            lines.append("**Notes**")
+            lines.append("")
+            lines.extend(f"- [{label}] {text}" for label, text in notes_of(ans))
             lines.append("")
         if ans.references:
             lines.append("**References**")

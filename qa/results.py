@@ -27,7 +27,15 @@ class Passage:
 
 @dataclass(frozen=True)
 class Quote:
-    """A verbatim span of a source document: ``document_text[start:end] == text``."""
+    """A verbatim span of a source document: ``document_text[start:end] == text``.
+
+    Attributes:
+        refs: the source's reference numbers for the quoted sentences.
+        pages: page numbers the source gives for some of them (``[2]: 14`` → ``{2: "14"}``).
+        notes: the source's notes on the quoted sentences, label → text (``{"a": "…"}``).
+        tags: the source's maintenance tags on them (``("citation needed",)``).
+        unsourced: the source marks a quoted claim as needing a citation.
+    """
 
     text: str
     refs: tuple[int, ...]
@@ -37,6 +45,10 @@ class Quote:
     end: int
     score: float
     title: str = ""
+    pages: dict[int, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    unsourced: bool = False
 
 
 @dataclass(frozen=True)

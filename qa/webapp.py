@@ -30,7 +30,7 @@ from .errors import (
 )
 from .index import LoadedIndex, load_index
 from .questions import check_k, clean_question
-from .render import tags, why_not
+from .render import claim_marks, notes_of, tags, why_not
 
 log = logging.getLogger(__name__)
 
@@ -166,9 +166,9 @@ def one_line(msg: str) -> str:
     return msg.rstrip(".") + "."
 
 
-def _missing_tags(text: str, refs) -> str:
+def _missing_tags(text: str, refs, pages=None) -> str:
     """Tags for the refs not already marked inside the verbatim ``text``."""
-    return tags(tuple(r for r in refs if f"[{r}]" not in text))
+    return tags(tuple(r for r in refs if f"[{r}]" not in text), pages)
 
 
 def _where(title: str, section: str) -> str:
@@ -180,11 +180,16 @@ def answer_markdown(ans) -> str:
     lines: list[str] = []
     if ans.found:
         for q in ans.quotes:
-            marks = _missing_tags(q.text, q.refs)
+            marks = _missing_tags(q.text, q.refs, q.pages)
             if not q.refs:
                 marks = "(no reference in the source)"
             lines.append(f"> {md_text(q.text)}" + (f" **{md_text(marks)}**" if marks else ""))
             lines.append(f"> — *{md_text(_where(q.title, q.section))}*")
+            lines.extend(f"> *{md_text(m)}*" for m in claim_marks(q))
+            lines.append("")
+        if notes_of(ans):
+            lines += ["**Notes**", ""]
+            lines.extend(f"- {md_text(f'[{label}] {text}')}" for label, text in notes_of(ans))
             lines.append("")
         if ans.references:
             lines.append("**References**")

@@ -29,7 +29,7 @@ def article_text(article_path) -> str:
 
 @pytest.fixture(scope="session")
 def article_doc(article_path):
-    from qa.corpus import read_document
+    from qa.sources import read_document
 
     return read_document(article_path, article_path.parent)
 

@@ -16,11 +16,12 @@ from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents
-from qa.corpus import MAX_SENTENCE_CHARS, read_document
+from qa.corpus import MAX_SENTENCE_CHARS
 from qa.embedding import DEFAULT_MODEL
 from qa.errors import CorpusError
 from qa.index import load_index
 from qa.retrieval import retrieve_with_index
+from qa.sources import read_document
 
 ARTICLE = "human_trafficking_in_laos.txt"
 QUESTION = "How many trafficking cases were investigated in 2007?"
@@ -176,7 +177,7 @@ def test_empty_directory(tmp_path):
     (corpus / "data.csv").write_text("a,b\n")
     (corpus / ".hidden.txt").write_text("Hidden\n\nA sentence.\n")
     fake = FakeEmbedder()
-    with pytest.raises(CorpusError, match="no .txt or .md files") as info:
+    with pytest.raises(CorpusError, match="no .txt, .md") as info:
         build_index(corpus, tmp_path / "index", embedder=fake)
     assert str(corpus) in str(info.value)
     assert fake.encoded == 0 and not (tmp_path / "index").exists()
@@ -215,7 +216,7 @@ def test_cli_build_empty_directory(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     proc = run_qa("build", "--corpus", corpus, "--index", tmp_path / "index", cwd=tmp_path)
-    assert_one_line_error(proc, str(corpus), "no .txt or .md files")
+    assert_one_line_error(proc, str(corpus), "no .txt, .md")
     assert not (tmp_path / "index").exists()
 
 

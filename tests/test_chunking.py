@@ -7,7 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import ChunkerSettings, chunk_document, chunk_documents, embed_text
-from qa.corpus import MARKER_RE, parse_text, read_document
+from qa.corpus import MARKER_RE
+from qa.readers import parse_text
+from qa.sources import read_document
 
 SETTINGS = [
     ChunkerSettings(1, 0, 600),

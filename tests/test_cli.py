@@ -11,8 +11,8 @@ from helpers import FakeEmbedder, assert_one_line_error, run_qa
 from qa.build import build_index
 from qa.chunking import ChunkerSettings, chunk_documents
 from qa.cli import main
-from qa.corpus import parse_text
 from qa.embedding import DEFAULT_MODEL
+from qa.readers import parse_text
 from qa.storage import build_lock
 
 ARTICLE_NAME = "human_trafficking_in_laos.txt"

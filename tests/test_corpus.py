@@ -8,15 +8,10 @@ import time
 
 import pytest
 
-from qa.corpus import (
-    MARKER_RE,
-    MAX_SENTENCE_CHARS,
-    load_corpus,
-    parse_text,
-    read_document,
-    split_sentences,
-)
+from qa.corpus import MARKER_RE, MAX_SENTENCE_CHARS, split_sentences
 from qa.errors import CorpusError
+from qa.readers import parse_text
+from qa.sources import load_corpus, read_document
 
 
 def sentence_starting(doc, prefix: str):
@@ -300,7 +295,7 @@ def test_missing_corpus_dir_raises(tmp_path):
 def test_empty_corpus_dir_raises(tmp_path):
     (tmp_path / ".hidden.txt").write_text("Hidden\n\nNot indexed.\n", encoding="utf-8")
     (tmp_path / "data.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(CorpusError, match="no .txt or .md files") as info:
+    with pytest.raises(CorpusError, match="no .txt, .md") as info:
         load_corpus(tmp_path)
     assert str(tmp_path) in str(info.value)
 

@@ -1,7 +1,9 @@
 """Property tests (hypothesis) of the parser and chunker on generated Wikipedia-like articles.
 
 An article is a title, headings, paragraphs of sentences with random ``[n]`` markers (single or
-runs like ``[3][7]``, at sentence ends and mid-sentence) and a References list. The properties:
+runs like ``[3][7]``, at sentence ends and mid-sentence, some with a page ``[3]: 14``, some after
+a space as mirrors write them), notes ``[a]``, maintenance tags ``[citation needed]`` and a
+References list. The properties:
 offsets are exact, no sentence or chunk boundary cuts a marker, chunks start at sentence starts
 and end at sentence span ends, every ref exists in the References when the generator listed them
 all, missing ones are warned about, parse_text never raises on arbitrary text, and sentence refs
@@ -16,11 +18,13 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from qa.chunking import ChunkerSettings, chunk_document
-from qa.corpus import parse_text
+from qa.corpus import MARK_RE, MARK_RUN_RE
+from qa.readers import parse_text
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MARKER = re.compile(r"\[(\d{1,4})\]")
-MARKER_RUN = re.compile(r"(?:\[\d{1,4}\])+")
+#: Any run of marks (references, pages, notes, tags), a space allowed before each.
+MARK_RUN = re.compile(rf"\s*(?:{MARK_RUN_RE.pattern})")
 
 # -------------------------------------------------------------------------------- strategies
 
@@ -36,9 +40,20 @@ _FIRST = st.sampled_from(["The", "A", "In", "Laos", "Some", "Tea", "Its", "Betwe
 _END = st.sampled_from([".", "!", "?", '."', ".”", "…", "?!"])
 
 
+_OTHER_MARKS = st.sampled_from(["[a]", "[note 1]", "[citation needed]", "[when?]"])
+
+
 @st.composite
 def marker_run(draw, numbers):
-    return "".join(f"[{n}]" for n in draw(st.lists(numbers, min_size=1, max_size=3)))
+    run = "".join(f"[{n}]" for n in draw(st.lists(numbers, min_size=1, max_size=3)))
+    extra = draw(st.integers(0, 9))
+    if extra == 0:  # a page number, as {{rp}} renders it
+        run += draw(st.sampled_from([": 14", ":14", ": 14–15", ": 363"]))
+    elif extra == 1:  # a note or a maintenance tag instead
+        run = draw(_OTHER_MARKS)
+    elif extra == 2:  # a mirror's space before the marker
+        run = " " + run
+    return run
 
 
 @st.composite
@@ -96,8 +111,8 @@ CHUNKER = st.builds(
 
 
 def _inside_markers(text: str) -> set[int]:
-    """Offsets strictly inside a ``[n]`` marker (after its '[', up to its ']'): never a cut."""
-    return {i for m in MARKER.finditer(text) for i in range(m.start() + 1, m.end())}
+    """Offsets strictly inside a mark (after its '[', up to its end): never a cut."""
+    return {i for m in MARK_RE.finditer(text) for i in range(m.start() + 1, m.end())}
 
 
 def _check_sentences(doc):
@@ -109,7 +124,7 @@ def _check_sentences(doc):
         for s in para.sentences:
             assert text[s.start : s.end] == s.text
             assert prev <= s.start < s.end <= s.span_end <= para.end
-            assert MARKER_RUN.fullmatch(text[s.end : s.span_end]) or s.end == s.span_end
+            assert MARK_RUN.fullmatch(text[s.end : s.span_end]) or s.end == s.span_end
             for pos in (s.start, s.end, s.span_end):
                 assert pos not in inside, (pos, text[pos - 5 : pos + 5])
             prev = s.span_end
@@ -146,12 +161,13 @@ def _check_chunks(doc, chunks):
 def naive_refs(doc) -> list[tuple[int, ...]]:
     """The convention, literally: a marker run covers the text from the end of the previous
     run in its paragraph (or the paragraph start) to its own start; a sentence carries every
-    run whose covered text overlaps the sentence's own text."""
+    run whose covered text overlaps the sentence's own text. Notes and maintenance tags are
+    marks too (they end a run's text) but carry no reference number."""
     out = []
     for para in doc.paragraphs:
         runs = []
         prev_end = para.start
-        for m in MARKER_RUN.finditer(doc.text, para.start, para.end):
+        for m in MARK_RUN_RE.finditer(doc.text, para.start, para.end):
             nums = tuple(int(n) for n in MARKER.findall(m.group(0)))
             runs.append((prev_end, m.start(), nums))
             prev_end = m.end()
