@@ -7,6 +7,7 @@ __version__ = "0.1.0"
 from .answer import Answer, Quote, Reference, answer  # noqa: E402
 from .errors import (  # noqa: E402
     BuildInProgressError,
+    ConfigError,
     CorpusError,
     CorruptIndexError,
     IndexMissingError,
@@ -17,6 +18,7 @@ from .errors import (  # noqa: E402
 )
 from .index import BuildReport, build_index, load_index  # noqa: E402
 from .retrieval import LoadedIndex, Passage, retrieve  # noqa: E402
+from .settings import Settings  # noqa: E402
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -27,6 +29,7 @@ __all__ = [
     "answer",
     "BuildInProgressError",
     "BuildReport",
+    "ConfigError",
     "CorpusError",
     "CorruptIndexError",
     "IndexMissingError",
@@ -35,6 +38,7 @@ __all__ = [
     "Passage",
     "QAError",
     "QuestionError",
+    "Settings",
     "StaleIndexError",
     "__version__",
     "build_index",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from conftest import FakeEmbedder
@@ -137,6 +138,32 @@ def test_corrupt_index_in_process(default_named_index, capsys):
     out, err = capsys.readouterr()
     assert rc == 1 and out == ""
     assert err.startswith("qa: error:") and "docs.jsonl" in err and "qa build" in err
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_settings_from_env_reads_every_variable_and_ignores_empty_ones():
+    from qa.settings import Settings
+
+    env = {
+        "QA_CORPUS_DIR": "texts",
+        "QA_INDEX_DIR": " built ",
+        "QA_MODEL": "some/model",
+        "QA_DEVICE": "cuda:1",
+        "QA_QUERY_THREADS": "3",
+        "QA_SEARCH_THREADS": "2",
+        "QA_EXACT_MAX_CHUNKS": "0",
+        "QA_HOST": "0.0.0.0",
+        "QA_PORT": "8080",
+    }
+    assert Settings.from_env(env) == Settings(
+        Path("texts"), Path("built"), "some/model", "cuda:1", 3, 2, 0, "0.0.0.0", 8080
+    )
+    assert Settings.from_env({k: " " for k in env}) == Settings() == Settings.from_env({})
+    assert Settings().override(corpus_dir="c", model=None, port=1) == Settings(
+        corpus_dir=Path("c"), port=1
+    )
 
 
 # ---------------------------------------------------------------------- real model (slow)
