@@ -91,8 +91,8 @@ def cmd_eval(args) -> int:
     from . import evaluate
 
     corpus, _ = _dirs(args)
+    questions = evaluate.load_questions(args.questions)  # a bad file fails before any build
     idx = _load(args)
-    questions = evaluate.load_questions(args.questions)
     if args.calibrate:
         cal = evaluate.calibrate(idx, questions)
         cv = cal["cross_validated"]

@@ -43,3 +43,7 @@ class QuestionError(QAError, ValueError):
 
 class BuildInProgressError(QAError):
     """Another process is already building this index."""
+
+
+class EvalDataError(QAError):
+    """An evaluation file (such as the gold questions) cannot be read or has a bad line."""

@@ -166,6 +166,36 @@ def test_settings_from_env_reads_every_variable_and_ignores_empty_ones():
     )
 
 
+# ------------------------------------------------------------------------ eval input
+
+
+def test_eval_missing_questions_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.jsonl"
+    assert main(["eval", "--questions", str(missing), "--index", str(tmp_path / "i")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"qa: error: cannot read questions file {missing}")
+    assert not (tmp_path / "i").exists()  # refused before any index was built
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("{not json", "Expecting property name"),
+        ('["a list"]', "not a JSON object"),
+        ('{"id": "q2", "question": "Who?"}', "no 'answerable'"),
+    ],
+)
+def test_eval_malformed_questions_file_names_the_line(tmp_path, capsys, line, why):
+    good = {"id": "q1", "question": "Who?", "answerable": True, "answers": ["x"], "refs": [1]}
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + line + "\n", encoding="utf-8")
+    assert main(["eval", "--questions", str(path), "--index", str(tmp_path / "i")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"qa: error: {path}:3: bad gold question (") and why in err
+
+
 # ---------------------------------------------------------------------- real model (slow)
 
 
