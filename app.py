@@ -11,6 +11,9 @@ import os
 import sys
 from dataclasses import asdict
 
+from qa.errors import ConfigError, QAError
+from qa.settings import Settings
+
 # Before gradio is imported: no telemetry, no hub lookups.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -60,7 +63,6 @@ def build_blocks(state):
     import gradio as gr
 
     from qa.answer import answer_with_index
-    from qa.errors import QAError
     from qa.retrieval import MAX_QUESTION_CHARS
     from qa.webapp import (
         chat_turn,
@@ -256,21 +258,19 @@ def build_blocks(state):
     return demo
 
 
-def build_app(corpus_dir=None, index_dir=None, model: str | None = None, warm_up: bool = False):
-    """The app's gr.Blocks over ``corpus_dir`` and ``index_dir`` (default: corpus/ and index/,
-    or $QA_CORPUS_DIR and $QA_INDEX_DIR), building the index first if missing or stale.
+def build_app(settings: Settings, warm_up: bool = False):
+    """The app's gr.Blocks over ``settings``' corpus and index, built first if missing or stale.
 
     ``warm_up`` loads the model in the background at once rather than on the first question.
 
     Example:
-        >>> demo = build_app()  # doctest: +SKIP
-        >>> launch(demo, port=7860)  # doctest: +SKIP
+        >>> settings = Settings.from_env()
+        >>> demo = build_app(settings)  # doctest: +SKIP
+        >>> launch(demo, port=settings.port)  # doctest: +SKIP
     """
-    from qa.retrieval import default_dirs
     from qa.webapp import AppState
 
-    default_corpus, default_index = default_dirs()
-    state = AppState.open(corpus_dir or default_corpus, index_dir or default_index, model)
+    state = AppState.open(settings)
     if warm_up:
         state.warm_up()
     return build_blocks(state)
@@ -278,8 +278,8 @@ def build_app(corpus_dir=None, index_dir=None, model: str | None = None, warm_up
 
 def launch(
     demo,
-    host: str = "127.0.0.1",
-    port: int = 7860,
+    host: str = Settings.host,
+    port: int = Settings.port,
     share: bool = False,
     max_file_size: str | int | None = MAX_FILE_SIZE,
     **kwargs,
@@ -288,7 +288,7 @@ def launch(
 
     No MCP server, no server-side rendering, and uploads capped at ``max_file_size``.
     """
-    import gradio as gr
+    import gradio as gr  # deferred: importing gradio takes seconds
 
     demo.queue(default_concurrency_limit=1)
     return demo.launch(
@@ -308,21 +308,34 @@ def launch(
     )
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def serve(settings: Settings, share: bool = False) -> int:
+    """Build the index if needed, then serve the app on ``settings``' host and port."""
+    demo = build_app(settings)
+    print(f"qa: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    launch(demo, host=settings.host, port=settings.port, share=share, prevent_thread_lock=True)
+    # The model loads only now, so that importing torch does not delay the first page.
+    demo.qa_state.warm_up()
+    demo.block_thread()
+    return 0
+
+
+def parse_args(argv=None, settings: Settings | None = None) -> argparse.Namespace:
+    """The command line of ``app.py``; ``settings`` (default: built-in) give the defaults."""
+    settings = settings or Settings()
     p = argparse.ArgumentParser(
         prog="app.py",
         description="Serve the question-answering web app (quotes with the source's references).",
     )
     p.add_argument(
         "--host",
-        default=os.environ.get("QA_HOST", "127.0.0.1"),
-        help="address to listen on (default: 127.0.0.1 or $QA_HOST)",
+        default=settings.host,
+        help="address to listen on (default: %(default)s, from $QA_HOST or 127.0.0.1)",
     )
     p.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("QA_PORT", "7860")),
-        help="port (default: 7860 or $QA_PORT)",
+        default=settings.port,
+        help="port (default: %(default)s, from $QA_PORT or 7860)",
     )
     p.add_argument("--corpus", help="corpus directory (default: corpus/ or $QA_CORPUS_DIR)")
     p.add_argument("--index", help="index directory (default: index/ or $QA_INDEX_DIR)")
@@ -336,21 +349,28 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def main(argv=None) -> int:
-    """Build the index if needed, then serve the app until interrupted."""
-    args = parse_args(argv)
-    from qa.errors import QAError
-
+    """Read the settings (``QA_*``, then ``argv``), then serve until interrupted."""
     try:
-        demo = build_app(args.corpus, args.index, args.model)
+        env = Settings.from_env()  # before parsing: even `app.py --help` reports a bad value
+    except ConfigError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    args = parse_args(argv, env)
+    settings = env.override(
+        host=args.host,
+        port=args.port,
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        model=args.model,
+    )
+    try:
+        return serve(settings, share=args.share)
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1
-    print(f"qa: serving on http://{args.host}:{args.port}", file=sys.stderr)
-    launch(demo, host=args.host, port=args.port, share=args.share, prevent_thread_lock=True)
-    # The model loads only now, so that importing torch does not delay the first page.
-    demo.qa_state.warm_up()
-    demo.block_thread()
-    return 0
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from .errors import (
     QAError,
     StaleIndexError,
 )
+from .settings import Settings
 from .storage import (
     _fsync_dir,
     _test_pause,
@@ -63,7 +64,7 @@ FORMAT_VERSION = 2
 #: Above this many chunks the FAISS index is approximate (HNSW). Measured here: exact search
 #: costs ~75 µs per 1,000 chunks, so at 20k it stays within ~10% of one query's encoding,
 #: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see README, "Scale".
-EXACT_MAX_CHUNKS = int(os.environ.get("QA_EXACT_MAX_CHUNKS", "20000"))
+EXACT_MAX_CHUNKS = Settings.exact_max_chunks
 DATA_FILES = (
     "docs.jsonl",
     "chunks.jsonl",
@@ -183,12 +184,15 @@ def _read_lines(path: Path) -> list[str]:
         return [line for line in f if line.strip()]
 
 
-def make_faiss_index(vectors: np.ndarray, kind: str | None = None):
-    """An inner-product FAISS index: exact up to EXACT_MAX_CHUNKS vectors, HNSW above."""
+def make_faiss_index(
+    vectors: np.ndarray, kind: str | None = None, exact_max_chunks: int | None = None
+):
+    """An inner-product FAISS index: exact up to ``exact_max_chunks`` vectors, HNSW above."""
     import faiss
 
     dim = vectors.shape[1]
-    kind = kind or ("flat" if len(vectors) <= EXACT_MAX_CHUNKS else "hnsw")
+    limit = EXACT_MAX_CHUNKS if exact_max_chunks is None else exact_max_chunks
+    kind = kind or ("flat" if len(vectors) <= limit else "hnsw")
     if kind == "flat":
         index = faiss.IndexFlatIP(dim)
     elif kind == "hnsw":
@@ -218,6 +222,7 @@ def build_index(
     embedder: Embedder | None = None,
     index_kind: str | None = None,
     wait: float = 0.0,
+    exact_max_chunks: int | None = None,
 ) -> BuildReport:
     """Parse, chunk and embed ``corpus_dir`` into ``index_dir``; re-embed only changed texts.
 
@@ -271,6 +276,7 @@ def build_index(
                 dim,
                 fingerprint,
                 index_kind,
+                exact_max_chunks,
             )
             seconds = time.perf_counter() - t0
             _finish_manifest(tmp, seconds)
@@ -315,6 +321,7 @@ def _write_index(
     dim,
     fingerprint,
     index_kind,
+    exact_max_chunks,
 ) -> None:
     import faiss
 
@@ -369,9 +376,9 @@ def _write_index(
     )
     np.save(tmp / "chunk_vectors.npy", chunk_vecs)
     np.save(tmp / "sentence_vectors.npy", sent_vecs)
-    index, kind = make_faiss_index(chunk_vecs, index_kind)
+    index, kind = make_faiss_index(chunk_vecs, index_kind, exact_max_chunks)
     faiss.write_index(index, str(tmp / "vectors.faiss"))
-    sentence_index, sentence_kind = make_faiss_index(sent_vecs, index_kind)
+    sentence_index, sentence_kind = make_faiss_index(sent_vecs, index_kind, exact_max_chunks)
     faiss.write_index(sentence_index, str(tmp / "sentence_vectors.faiss"))
     BM25.build([tokenize(c.embed_text) for c in chunks]).save(tmp)
     manifest = {

@@ -17,6 +17,7 @@ import numpy as np
 from .bm25 import BM25, tokenize
 from .embedding import Embedder
 from .errors import CorruptIndexError, IndexMissingError, QuestionError, StaleIndexError
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ MAX_K = 50
 MAX_RAW_QUESTION_CHARS = 20 * MAX_QUESTION_CHARS
 RRF_K = 60
 #: FAISS threads per query; see README, "Speed".
-SEARCH_THREADS = int(os.environ.get("QA_SEARCH_THREADS", "1"))
+SEARCH_THREADS = Settings.search_threads
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 class LoadedIndex:
     """A loaded index, ready for repeated queries (use ``qa.load_index`` to get one)."""
+
+    search_threads: int = SEARCH_THREADS  # FAISS threads per search; edges set it from Settings
 
     def __init__(
         self,
@@ -315,7 +318,7 @@ class LoadedIndex:
         with self._lock:  # FAISS search is thread-safe, but HNSW efSearch tweaks are not
             # One OpenMP thread per search (set per calling thread, so Gradio's workers get
             # it too): with a busy neighbour core, 2 threads cost 10x in p95 at 10k chunks.
-            faiss.omp_set_num_threads(SEARCH_THREADS)
+            faiss.omp_set_num_threads(self.search_threads)
             dense_scores, dense_ids = self.faiss_index.search(qvec[None, :], depth)
             by_sentence = self._sentence_ranking(qvec, depth)
         lex = self.bm25.scores(tokenize(question))
@@ -408,6 +411,8 @@ def load_or_build(
     show_progress: bool | None = None,
     wait: float = 0.0,
     rebuild_corrupt: bool = False,
+    embedder: Embedder | None = None,
+    exact_max_chunks: int | None = None,
 ) -> LoadedIndex:
     """Load the index, first building it (saying so on stderr) if it is missing or stale.
 
@@ -420,15 +425,23 @@ def load_or_build(
     if rebuild_corrupt:
         rebuild += (CorruptIndexError,)
     try:
-        return load_index(index_dir, corpus_dir, model)
+        return load_index(index_dir, corpus_dir, model, embedder)
     except rebuild as e:
         print(f"qa: {e}", file=sys.stderr)
         print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
-        report = build_index(corpus_dir, index_dir, model, show_progress=show_progress, wait=wait)
+        report = build_index(
+            corpus_dir,
+            index_dir,
+            model,
+            show_progress=show_progress,
+            wait=wait,
+            embedder=embedder,
+            exact_max_chunks=exact_max_chunks,
+        )
         for w in report.warnings:
             print(f"qa: warning: {w}", file=sys.stderr)
         print(f"qa: {report.summary()}", file=sys.stderr)
-        return load_index(index_dir, corpus_dir, model)
+        return load_index(index_dir, corpus_dir, model, embedder)
 
 
 def default_index(model: str | None = None, show_progress: bool | None = None) -> LoadedIndex:

@@ -98,18 +98,31 @@ def fake_demo(app_module, fake_index, fake_embedder):
 # ------------------------------------------------------------------ fast: defaults, launch
 
 
+def served_on(app_module, monkeypatch, main, argv) -> list[tuple[str, int, bool]]:
+    """(host, port, share) that ``main(argv)`` would serve on; nothing is started."""
+    seen = []
+
+    def serve(settings, share=False):
+        seen.append((settings.host, settings.port, share))
+        return 0
+
+    monkeypatch.setattr(app_module, "serve", serve)
+    assert main(argv) == 0
+    return seen
+
+
 def test_app_listens_on_loopback_port_7860_by_default(app_module, monkeypatch):
     monkeypatch.delenv("QA_HOST", raising=False)
     monkeypatch.delenv("QA_PORT", raising=False)
     args = app_module.parse_args([])
     assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
+    assert served_on(app_module, monkeypatch, app_module.main, []) == [("127.0.0.1", 7860, False)]
 
     monkeypatch.setenv("QA_HOST", "0.0.0.0")
     monkeypatch.setenv("QA_PORT", "8123")
-    args = app_module.parse_args([])
-    assert (args.host, args.port) == ("0.0.0.0", 8123)
-    args = app_module.parse_args(["--host", "127.0.0.2", "--port", "9000"])
-    assert (args.host, args.port) == ("127.0.0.2", 9000)
+    assert served_on(app_module, monkeypatch, app_module.main, []) == [("0.0.0.0", 8123, False)]
+    argv = ["--host", "127.0.0.2", "--port", "9000"]
+    assert served_on(app_module, monkeypatch, app_module.main, argv) == [("127.0.0.2", 9000, False)]
 
 
 def test_qa_serve_listens_on_loopback_port_7860_by_default(app_module, monkeypatch):
@@ -119,11 +132,12 @@ def test_qa_serve_listens_on_loopback_port_7860_by_default(app_module, monkeypat
     monkeypatch.delenv("QA_PORT", raising=False)
     args = cli.build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 7860)
+    # no --share, either
+    assert served_on(app_module, monkeypatch, cli.main, ["serve"]) == [("127.0.0.1", 7860, False)]
 
-    seen = []
-    monkeypatch.setattr(app_module, "main", lambda argv=None: seen.append(argv) or 0)
-    assert cli.main(["serve"]) == 0
-    assert seen == [["--host", "127.0.0.1", "--port", "7860"]]  # no --share, either
+    monkeypatch.setenv("QA_HOST", "0.0.0.0")
+    monkeypatch.setenv("QA_PORT", "8123")
+    assert served_on(app_module, monkeypatch, cli.main, ["serve"]) == [("0.0.0.0", 8123, False)]
 
 
 @pytest.mark.parametrize("share", [False, True])
