@@ -131,16 +131,8 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    root = Path(__file__).resolve().parent.parent
-    if str(root) not in sys.path and (root / "app.py").exists():
-        sys.path.insert(0, str(root))
-    try:
-        from app import serve  # app.py sits at the project root
-    except ImportError as e:
-        raise QAError(
-            f"cannot start the web app ({e}); run `qa serve` from the project directory "
-            "that holds app.py"
-        ) from e
+    from .app import serve  # deferred: importing gradio takes seconds
+
     return serve(settings, share=args.share)
 
 

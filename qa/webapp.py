@@ -1,7 +1,7 @@
 """What the web app does, without Gradio: the shared index with rebuild, one chat turn, and
 the rendering of answers, sources and status.
 
-``app.py`` at the project root lays these out with Gradio. Everything the source or a user wrote
+``qa/app.py`` lays these out with Gradio. Everything the source or a user wrote
 is escaped before it is shown: chat messages are Markdown, so text goes through
 :func:`md_text`; the HTML panels go through :func:`html.escape`.
 

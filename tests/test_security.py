@@ -1,6 +1,6 @@
 """The claims of SECURITY.md about what the web app exposes, each checked.
 
-Fast tests read the defaults and the arguments ``app.py`` gives ``Blocks.launch`` (fake model,
+Fast tests read the defaults and the arguments ``qa.app`` gives ``Blocks.launch`` (fake model,
 no subprocess). The slow ones start ``python app.py`` in a subprocess on a free loopback port,
 with Gradio's own environment switches set the unsafe way (the app's settings must win), and
 probe it over HTTP and with psutil. An audit hook in that process logs every socket connect.
@@ -65,23 +65,6 @@ def multipart(name: str, content: bytes) -> tuple[bytes, dict[str, str]]:
         + f"\r\n--{boundary}--\r\n".encode()
     )
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-@pytest.fixture
-def app_module():
-    """The ``app`` module. Importing it sets GRADIO_ANALYTICS_ENABLED and HF_HUB_OFFLINE in
-    os.environ; they are put back afterwards so that other tests see the environment they had."""
-    saved = {k: os.environ.get(k) for k in APP_ENV}
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import app
-
-    yield app
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
 
 
 @pytest.fixture
@@ -185,6 +168,7 @@ def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
 
 @pytest.mark.parametrize("gradio_analytics", [None, "True"])
 def test_importing_app_turns_off_analytics_and_hub_lookups(gradio_analytics):
+    """``import app`` imports ``qa.app``, which ``qa serve`` uses: both are covered."""
     extra = {} if gradio_analytics is None else {"GRADIO_ANALYTICS_ENABLED": gradio_analytics}
     code = (
         "import json, os, app, gradio.analytics as a; print(json.dumps("
@@ -361,14 +345,19 @@ def files_that_must_not_be_served(server) -> dict[str, bytes]:
     article = server["corpus"] / ARTICLE_NAME
     first_line = article.read_text(encoding="utf-8").splitlines()[0].encode()
     manifest = next(p for p in sorted(server["index"].iterdir()) if p.is_file())
-    app_line = b"def build_blocks(state):"
+    app_line = b"from qa.app import main"
+    qa_app_line = b"def build_blocks(state"
     passwd = b"root:"
+    assert app_line in (ROOT / "app.py").read_bytes()
+    assert qa_app_line in (ROOT / "qa" / "app.py").read_bytes()
     return {
         str(article): first_line,
         str(ROOT / "corpus" / ARTICLE_NAME): first_line,
         str(manifest): manifest.read_bytes()[:40],
         str(ROOT / "app.py"): app_line,
         "app.py": app_line,
+        str(ROOT / "qa" / "app.py"): qa_app_line,
+        "qa/app.py": qa_app_line,
         f"corpus/{ARTICLE_NAME}": first_line,
         "/etc/passwd": passwd,
         str(server["upload_dir"]) + "/.." * 30 + "/etc/passwd": passwd,
