@@ -14,19 +14,21 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from . import evaluate
+from .answer import answer_with_index
+from .chunking import ChunkerSettings
+from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
+from .index import build_index
+from .retrieval import load_or_build
 from .settings import Settings
 
 
 def _embedder(settings: Settings):
-    from .embedding import get_embedder
-
     return get_embedder(settings.model, settings.device, settings.query_threads)
 
 
 def _load(settings: Settings):
-    from .retrieval import load_or_build
-
     idx = load_or_build(
         settings.index_dir,
         settings.corpus_dir,
@@ -39,10 +41,6 @@ def _load(settings: Settings):
 
 
 def cmd_build(args, settings: Settings) -> int:
-    from .chunking import ChunkerSettings
-    from .embedding import default_show_progress
-    from .index import build_index
-
     corpus, index = settings.corpus_dir, settings.index_dir
     chunker = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
     show_progress = False if args.no_progress else default_show_progress()
@@ -85,8 +83,6 @@ def cmd_search(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from .answer import answer_with_index
-
     idx = _load(settings)
     ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
     if args.json:
@@ -97,8 +93,6 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from . import evaluate
-
     questions = evaluate.load_questions(args.questions)  # a bad file fails before any build
     idx = _load(settings)
     if args.calibrate:
@@ -131,7 +125,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from .app import serve  # deferred: importing gradio takes seconds
+    from .app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
     return serve(settings, share=args.share)
 

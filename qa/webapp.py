@@ -20,7 +20,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .answer import why_not
+from .answer import answer_with_index, why_not
 from .embedding import get_embedder
 from .errors import BuildInProgressError, QAError, QuestionError
 from .index import build_index, load_index
@@ -367,8 +367,6 @@ class Turn:
 
 def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
     """Validate, answer and render one chat question against ``index``; never raises QAError."""
-    from .answer import answer_with_index
-
     raw = question if isinstance(question, str) else ""
     if not raw.strip():
         return Turn(None, EMPTY_PROMPT)

@@ -223,7 +223,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     to os.environ."""
     import faiss
 
-    import qa.embedding
+    import qa.cli
 
     index_dir, corpus = default_named_index
     asked, threads = [], []
@@ -232,7 +232,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
         asked.append((model, device, query_threads))
         return FakeEmbedder(name=model or DEFAULT_MODEL)
 
-    monkeypatch.setattr(qa.embedding, "get_embedder", get_embedder)
+    monkeypatch.setattr(qa.cli, "get_embedder", get_embedder)
     monkeypatch.setattr(faiss, "omp_set_num_threads", threads.append)
     monkeypatch.setenv("QA_DEVICE", "cuda:1")
     monkeypatch.setenv("QA_QUERY_THREADS", "3")
