@@ -17,16 +17,15 @@ WARMUP = 10
 
 
 @contextlib.contextmanager
-def query_threads(n: int):
-    """Set qa's query-encoding thread count (what QA_QUERY_THREADS sets) for the block."""
-    import qa.embedding as emb
-
-    before = emb.QUERY_THREADS
-    emb.QUERY_THREADS = n
+def query_threads(idx, n: int):
+    """Set the query-encoding thread count of ``idx``'s embedder (what QA_QUERY_THREADS sets)
+    for the block."""
+    before = idx.embedder.query_threads
+    idx.embedder.query_threads = n
     try:
         yield
     finally:
-        emb.QUERY_THREADS = before
+        idx.embedder.query_threads = before
 
 
 @contextlib.contextmanager
@@ -97,7 +96,7 @@ def run(idx, questions, repeats: int = 3, threads=(1, 2), ort=None, busy: bool =
                 name = f"{backend}/{n}t/{load}"
                 log(f"latency {name} …")
                 if backend == "torch":
-                    with query_threads(n):
+                    with query_threads(idx, n):
                         results[name] = measure_config(idx, questions, repeats)
                 else:
                     with swapped_embedder(idx, ort(n)):

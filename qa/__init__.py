@@ -8,6 +8,7 @@ from .build import BuildReport, build_index
 from .corpus import Document, span_refs
 from .errors import (
     BuildInProgressError,
+    ConfigError,
     CorpusError,
     CorruptIndexError,
     IndexMissingError,
@@ -18,6 +19,7 @@ from .errors import (
 )
 from .index import LoadedIndex, load_index
 from .results import Answer, Evidence, Passage, Quote, Reference
+from .settings import Settings
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -25,6 +27,7 @@ __all__ = [
     "Answer",
     "BuildInProgressError",
     "BuildReport",
+    "ConfigError",
     "CorpusError",
     "CorruptIndexError",
     "Document",
@@ -37,6 +40,7 @@ __all__ = [
     "Quote",
     "QuestionError",
     "Reference",
+    "Settings",
     "StaleIndexError",
     "__version__",
     "answer",

@@ -7,30 +7,37 @@ stderr, when it is missing or stale.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
 
 from .answer import answer_with_index
 from .build import build_index
+from .embedding import Embedder, get_embedder
 from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
-from .index import LoadedIndex, load_index
+from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
 from .questions import check_k, clean_question
 from .results import Answer, Passage
 from .retrieval import retrieve_with_index
+from .settings import Settings
 from .sources import corpus_files
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def default_dirs() -> tuple[Path, Path]:
-    """``corpus/`` and ``index/`` under the current directory, or QA_CORPUS_DIR / QA_INDEX_DIR."""
-    return (
-        Path(os.environ.get("QA_CORPUS_DIR", "corpus")),
-        Path(os.environ.get("QA_INDEX_DIR", "index")),
+def load_with_settings(settings: Settings, show_progress: bool | None = None) -> LoadedIndex:
+    """The index the settings name (directories, model, threads), built first if needed."""
+    idx = load_or_build(
+        settings.index_dir,
+        settings.corpus_dir,
+        settings.model,
+        show_progress,
+        embedder=get_embedder(settings.model, settings.device, settings.query_threads),
+        exact_max_chunks=settings.exact_max_chunks,
     )
+    idx.search_threads = settings.search_threads
+    return idx
 
 
 def _signature(corpus_dir: Path) -> tuple:
@@ -48,6 +55,8 @@ def load_or_build(
     show_progress: bool | None = None,
     wait: float = 0.0,
     rebuild_corrupt: bool = False,
+    embedder: Embedder | None = None,
+    exact_max_chunks: int = EXACT_MAX_CHUNKS,
 ) -> LoadedIndex:
     """Load the index, first building it (saying so on stderr) if it is missing or stale.
 
@@ -58,27 +67,31 @@ def load_or_build(
     if rebuild_corrupt:
         rebuild += (CorruptIndexError,)
     try:
-        return load_index(index_dir, corpus_dir, model)
+        return load_index(index_dir, corpus_dir, model, embedder)
     except rebuild as e:
         print(f"qa: {e}", file=sys.stderr)
         print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
-        report = build_index(corpus_dir, index_dir, model, show_progress=show_progress, wait=wait)
+        report = build_index(
+            corpus_dir, index_dir, model, show_progress=show_progress, embedder=embedder,
+            wait=wait, exact_max_chunks=exact_max_chunks,
+        )  # fmt: skip
         for w in report.warnings:
             print(f"qa: warning: {w}", file=sys.stderr)
         print(f"qa: {report.summary()}", file=sys.stderr)
-        return load_index(index_dir, corpus_dir, model)
+        return load_index(index_dir, corpus_dir, model, embedder)
 
 
-def default_index(model: str | None = None, show_progress: bool | None = None) -> LoadedIndex:
-    """The index for the default directories, loaded once; built first if missing or stale."""
-    corpus_dir, index_dir = default_dirs()
-    key = (str(corpus_dir.resolve()), str(index_dir.resolve()), model)
+def default_index(show_progress: bool | None = None) -> LoadedIndex:
+    """The index the ``QA_*`` settings name (``corpus/`` and ``index/`` under the current
+    directory by default), loaded once; built first if missing or stale."""
+    settings = Settings.from_env()
+    key = (settings, str(settings.corpus_dir.resolve()), str(settings.index_dir.resolve()))
     with _DEFAULT_LOCK:
-        sig = _signature(corpus_dir)
+        sig = _signature(settings.corpus_dir)
         cached = _DEFAULT.get(key)
         if cached and cached[0] == sig:
             return cached[1]
-        idx = load_or_build(index_dir, corpus_dir, model, show_progress)
+        idx = load_with_settings(settings, show_progress)
         _DEFAULT[key] = (sig, idx)
         return idx
 

@@ -1,6 +1,8 @@
 """The ``qa`` command: build, search, ask, eval, serve.
 
-Library errors become one-line messages on stderr and exit code 1; usage errors exit 2.
+Library errors and bad ``QA_*`` settings become one-line messages on stderr and exit code 1;
+usage errors exit 2. The environment is read once, in :func:`main`, into a ``Settings`` that the
+command-line options override and every command is given.
 """
 
 from __future__ import annotations
@@ -8,46 +10,53 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import QAError
+from . import evaluate
+from .answer import answer_with_index
+from .api import load_or_build
+from .build import build_index
+from .calibration import calibrate
+from .chunking import ChunkerSettings
+from .embedding import default_show_progress, get_embedder
+from .errors import ConfigError, QAError
+from .retrieval import retrieve_with_index
+from .settings import Settings
 
 
-def _dirs(args) -> tuple[Path, Path]:
-    from .api import default_dirs
-
-    corpus, index = default_dirs()
-    return Path(args.corpus or corpus), Path(args.index or index)
+def _embedder(settings: Settings):
+    return get_embedder(settings.model, settings.device, settings.query_threads)
 
 
-def _load(args):
-    from .api import load_or_build
+def _load(settings: Settings):
+    idx = load_or_build(
+        settings.index_dir,
+        settings.corpus_dir,
+        settings.model,
+        embedder=_embedder(settings),
+        exact_max_chunks=settings.exact_max_chunks,
+    )
+    idx.search_threads = settings.search_threads
+    return idx
 
-    corpus, index = _dirs(args)
-    return load_or_build(index, corpus, args.model)
 
-
-def cmd_build(args) -> int:
-    from .build import build_index
-    from .chunking import ChunkerSettings
-
-    corpus, index = _dirs(args)
-    from .embedding import default_show_progress
-
-    settings = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
+def cmd_build(args, settings: Settings) -> int:
+    corpus, index = settings.corpus_dir, settings.index_dir
+    chunker = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
     show_progress = False if args.no_progress else default_show_progress()
     if show_progress:  # for a person watching; scripts get one line on failure
         print(f"building {index} from {corpus} …", file=sys.stderr)
     report = build_index(
         corpus,
         index,
-        args.model,
-        settings,
+        settings.model,
+        chunker,
         show_progress=show_progress,
+        embedder=_embedder(settings),
         wait=args.wait,
+        exact_max_chunks=settings.exact_max_chunks,
     )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -61,11 +70,10 @@ def _passage_dict(p) -> dict:
     return asdict(p)
 
 
-def cmd_search(args) -> int:
-    from .retrieval import retrieve_with_index
-
-    idx = _load(args)
-    passages = retrieve_with_index(idx, args.question, args.k)
+def cmd_search(args, settings: Settings) -> int:
+    idx = _load(settings)
+    with idx.serving():
+        passages = retrieve_with_index(idx, args.question, args.k)
     if args.json:
         print(json.dumps([_passage_dict(p) for p in passages], ensure_ascii=False, indent=2))
         return 0
@@ -77,11 +85,10 @@ def cmd_search(args) -> int:
     return 0
 
 
-def cmd_ask(args) -> int:
-    from .answer import answer_with_index
-
-    idx = _load(args)
-    ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
+def cmd_ask(args, settings: Settings) -> int:
+    idx = _load(settings)
+    with idx.serving():
+        ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -89,15 +96,10 @@ def cmd_ask(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
-    from . import evaluate
-
-    corpus, _ = _dirs(args)
-    idx = _load(args)
-    questions = evaluate.load_questions(args.questions)
+def cmd_eval(args, settings: Settings) -> int:
+    questions = evaluate.load_questions(args.questions)  # a bad file fails before any build
+    idx = _load(settings)
     if args.calibrate:
-        from .calibration import calibrate
-
         cal = calibrate(idx, questions)
         cv = cal["cross_validated"]
         print(
@@ -107,7 +109,7 @@ def cmd_eval(args) -> int:
             f"{cv['wrongly_abstained']:.3f}"
         )
     ret = evaluate.evaluate_retrieval(idx, questions)
-    base = evaluate.evaluate_baseline(corpus, idx.embedder, questions)
+    base = evaluate.evaluate_baseline(settings.corpus_dir, idx.embedder, questions)
     results: dict[str, object] = {"retrieval": [asdict(ret), asdict(base)]}
     print("Retrieval (answerable standalone questions; hit = passage contains an answer)")
     print(evaluate.HEADER)
@@ -126,29 +128,15 @@ def cmd_eval(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    root = Path(__file__).resolve().parent.parent
-    if str(root) not in sys.path and (root / "app.py").exists():
-        sys.path.insert(0, str(root))
-    try:
-        from app import main as app_main  # app.py sits at the project root
-    except ImportError as e:
-        raise QAError(
-            f"cannot start the web app ({e}); run `qa serve` from the project directory "
-            "that holds app.py"
-        ) from e
+def cmd_serve(args, settings: Settings) -> int:
+    from .app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
-    argv = ["--host", args.host, "--port", str(args.port)]
-    passthrough = (("--corpus", args.corpus), ("--index", args.index), ("--model", args.model))
-    for flag, value in passthrough:
-        if value:
-            argv += [flag, value]
-    if args.share:
-        argv.append("--share")
-    return app_main(argv) or 0
+    return serve(settings, share=args.share)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``settings`` (default: the built-in ones) give shown defaults."""
+    settings = settings or Settings()
     p = argparse.ArgumentParser(
         prog="qa", description="Answer questions about a text by quoting it with its references."
     )
@@ -196,15 +184,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
-    v.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"))
-    v.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT", "7860")))
+    v.add_argument(
+        "--host", default=settings.host, help="address to listen on (default: %(default)s)"
+    )
+    v.add_argument("--port", type=int, default=settings.port, help="port (default: %(default)s)")
     v.add_argument("--share", action="store_true", help="also open a public gradio.live link")
     v.set_defaults(func=cmd_serve)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        env = Settings.from_env()  # before parsing: even `qa --help` reports a bad value
+    except ConfigError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    args = build_parser(env).parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -213,10 +208,15 @@ def main(argv: list[str] | None = None) -> int:
         # Corpus warnings reach the user once: from the BuildReport, or in the error that
         # ends the build; logging them as well would print each twice.
         logging.getLogger("qa.corpus").setLevel(logging.ERROR)
-    if args.model:
-        os.environ["QA_MODEL"] = args.model
+    settings = env.override(
+        corpus_dir=args.corpus,
+        index_dir=args.index,
+        model=args.model,
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
     try:
-        return args.func(args)
+        return args.func(args, settings)
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1

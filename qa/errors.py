@@ -29,6 +29,10 @@ class CorruptIndexError(IndexError_):
     """A file of the index is missing, truncated, unreadable or from an unknown format."""
 
 
+class ConfigError(QAError):
+    """A setting (a ``QA_*`` environment variable) has a value that cannot be used."""
+
+
 class ModelError(QAError):
     """The embedding model cannot be loaded."""
 
@@ -43,3 +47,7 @@ class BuildInProgressError(QAError):
 
 class IndexBusyError(IndexError_):
     """The index is loaded but not usable yet (its large files are still being verified)."""
+
+
+class EvalDataError(QAError):
+    """An evaluation file (such as the gold questions) cannot be read or has a bad line."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from .answer import answer_with_index
 from .embedding import Embedder
+from .errors import EvalDataError
 from .loaded import LoadedIndex
 from .retrieval import retrieve_with_index
 from .sources import load_corpus
@@ -34,27 +35,36 @@ class GoldQuestion:
 
 
 def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[GoldQuestion]:
-    """Read the gold set (one JSON object per line)."""
+    """Read the gold set (one JSON object per line); EvalDataError names the file and line."""
+    fix = "give --questions a JSON-lines file of gold questions"
+    try:
+        # split("\n"), not splitlines(): a JSON string may hold U+2028, and line numbers count \n
+        lines = Path(path).read_text(encoding="utf-8").split("\n")
+    except (OSError, UnicodeDecodeError) as e:
+        why = str(e.strerror or e) if isinstance(e, OSError) else "not UTF-8 text"
+        raise EvalDataError(f"cannot read questions file {path} ({why}); {fix}") from e
     out = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                r = json.loads(line)
-                out.append(
-                    GoldQuestion(
-                        r["id"],
-                        r["question"],
-                        bool(r["answerable"]),
-                        tuple(r["answers"]),
-                        tuple(r["refs"]),
-                        r.get("type", ""),
-                        tuple(r.get("history", ())),
-                    )
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+            if not isinstance(r, dict):
+                raise TypeError("not a JSON object")
+            out.append(
+                GoldQuestion(
+                    r["id"],
+                    r["question"],
+                    bool(r["answerable"]),
+                    tuple(r["answers"]),
+                    tuple(r["refs"]),
+                    r.get("type", ""),
+                    tuple(r.get("history", ())),
                 )
-            except (ValueError, KeyError) as e:
-                raise ValueError(f"{path}:{n}: bad gold question ({e})") from e
+            )
+        except (ValueError, KeyError, TypeError) as e:
+            why = f"no {e}" if isinstance(e, KeyError) else str(e)
+            raise EvalDataError(f"{path}:{n}: bad gold question ({why}); {fix}") from e
     return out
 
 

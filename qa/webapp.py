@@ -1,12 +1,12 @@
 """What the web app does, without Gradio: the shared index with rebuild, one chat turn, and
 the rendering of answers, sources and status.
 
-``app.py`` at the project root lays these out with Gradio. Everything the source or a user wrote
+``qa/app.py`` lays these out with Gradio. Everything the source or a user wrote
 is escaped before it is shown: chat messages are Markdown, so text goes through
 :func:`md_text`; the HTML panels go through :func:`html.escape`.
 
 Example:
-    >>> state = AppState.open("corpus", "index")  # doctest: +SKIP
+    >>> state = AppState.open(Settings.from_env())  # doctest: +SKIP
     >>> turn = chat_turn(state.index, "Who runs the long-term shelter?", 5, [])  # doctest: +SKIP
     >>> print(turn.reply)  # doctest: +SKIP
 """
@@ -23,14 +23,16 @@ from pathlib import Path
 from .answer import answer_with_index
 from .api import load_or_build
 from .build import build_index
+from .embedding import get_embedder
 from .errors import (
     BuildInProgressError,
     QAError,
     QuestionError,
 )
-from .index import LoadedIndex, load_index
+from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
 from .questions import check_k, clean_question
 from .render import claim_marks, notes_of, tags, why_not
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +52,35 @@ class AppState:
     answered from the old index, and never from half of the new one.
     """
 
-    def __init__(self, corpus_dir: Path, index_dir: Path, index: LoadedIndex):
+    def __init__(
+        self,
+        corpus_dir: Path,
+        index_dir: Path,
+        index: LoadedIndex,
+        exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    ):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
+        self.exact_max_chunks = exact_max_chunks  # for rebuilds
         self._index = index
         self._swap_lock = threading.Lock()
         self._build_lock = threading.Lock()
 
     @classmethod
-    def open(cls, corpus_dir, index_dir, model: str | None = None, show_progress=None):
+    def open(cls, settings: Settings, show_progress: bool | None = None) -> AppState:
         """Load the index, building it first (with progress on stderr) if missing or stale."""
-        corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
         idx = load_or_build(
-            index_dir, corpus_dir, model, show_progress, wait=600.0, rebuild_corrupt=True
+            settings.index_dir,
+            settings.corpus_dir,
+            settings.model,
+            show_progress,
+            wait=600.0,
+            rebuild_corrupt=True,
+            embedder=get_embedder(settings.model, settings.device, settings.query_threads),
+            exact_max_chunks=settings.exact_max_chunks,
         )
-        return cls(corpus_dir, index_dir, idx)
+        idx.search_threads = settings.search_threads
+        return cls(settings.corpus_dir, settings.index_dir, idx, settings.exact_max_chunks)
 
     @property
     def index(self) -> LoadedIndex:
@@ -105,17 +121,21 @@ class AppState:
     def rebuild(self) -> dict:
         """Rebuild from the corpus and swap the new index in; refuse if a build is running.
 
-        Returns a JSON-ready dict: ``ok``, ``message``, ``status`` and (after a build)
-        ``report``.
+        Returns a JSON-ready dict: ``ok``, ``message``, ``status``, ``report`` (after a build).
         """
         if not self._build_lock.acquire(blocking=False):
             return self._result("A rebuild is already running; wait for it to finish.")
         try:
-            embedder = self.index.embedder
+            old = self.index
             report = build_index(
-                self.corpus_dir, self.index_dir, embedder=embedder, show_progress=False
+                self.corpus_dir,
+                self.index_dir,
+                embedder=old.embedder,
+                show_progress=False,
+                exact_max_chunks=self.exact_max_chunks,
             )
-            new = load_index(self.index_dir, None, embedder=embedder)
+            new = load_index(self.index_dir, None, embedder=old.embedder)
+            new.search_threads = old.search_threads
             with self._swap_lock:
                 self._index = new
             msg = f"Rebuilt: {report.summary()}."
@@ -365,7 +385,8 @@ def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
         shown = raw if len(raw) <= 200 else raw[:200] + " …"
         return Turn(md_text(shown), f"**{md_text(one_line(str(e)))}**", keep_input=True)
     try:
-        ans = answer_with_index(index, q, k=k, history=list(history)[-HISTORY_TURNS:])
+        with index.serving():
+            ans = answer_with_index(index, q, k=k, history=list(history)[-HISTORY_TURNS:])
     except QAError as e:
         return Turn(md_text(q), f"**Error:** {md_text(one_line(str(e)))}", keep_input=True)
     quoted = [i for i, p in enumerate(ans.passages) if _spans(ans.quotes, p.doc_id, p.start, p.end)]

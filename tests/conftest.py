@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -56,6 +57,23 @@ def fake_index(tmp_path, corpus_copy, fake_embedder):
     index_dir = tmp_path / "index"
     report = build_index(corpus_copy, index_dir, embedder=fake_embedder, show_progress=False)
     return index_dir, corpus_copy, report
+
+
+@pytest.fixture
+def app_module():
+    """The ``qa.app`` module. Importing it sets GRADIO_ANALYTICS_ENABLED, HF_HUB_OFFLINE and
+    TRANSFORMERS_OFFLINE in os.environ; they are put back afterwards, so that other tests see
+    the environment they had."""
+    names = ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {k: os.environ.get(k) for k in names}
+    import qa.app
+
+    yield qa.app
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 # ------------------------------------------------------------------ real model (slow tests)

@@ -34,15 +34,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_qa(*args, cwd, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """`python -m qa.cli ARGS` without any QA_* variable, with CI=1.
+def run_qa(
+    *args, cwd, timeout: float = 300, env: dict[str, str] | None = None, script: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m qa.cli ARGS` without any QA_* variable but those in ``env``, with CI=1.
 
     bytes arguments reach the command undecoded (as a shell would pass them); anything else is
     passed as ``str(arg)``. stdout and stderr are decoded as UTF-8, undecodable bytes replaced.
+    With ``script`` (a path), `python SCRIPT ARGS` runs instead, e.g. the project's app.py.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")}, **(env or {})}
     env["CI"] = "1"
-    argv = [sys.executable, "-m", "qa.cli", *(a if isinstance(a, bytes) else str(a) for a in args)]
+    command = [script] if script else ["-m", "qa.cli"]
+    argv = [sys.executable, *command, *(a if isinstance(a, bytes) else str(a) for a in args)]
     return subprocess.run(
         argv,
         cwd=cwd,

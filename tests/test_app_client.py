@@ -260,6 +260,54 @@ def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
     assert turn.picked is not None and 'class="qa-here"' in turn.contexts[turn.picked]
 
 
+def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
+    """What the page's events and the JSON API do, called as plain functions."""
+    from qa.errors import QuestionError
+    from qa.index import load_index
+    from qa.retrieval import retrieve_with_index
+    from qa.webapp import EMPTY_PROMPT, AppState
+
+    index_dir, corpus, _ = fake_index
+    state = AppState(corpus, index_dir, load_index(index_dir, corpus, embedder=fake_embedder))
+
+    view = app_module.ask(state, SHELTER_Q, 3, [], [])
+    assert view.box == "" and [m["role"] for m in view.messages] == ["user", "assistant"]
+    panels = view.panels
+    assert panels.questions == [SHELTER_Q] and panels.sources_head
+    assert len(panels.contexts) == len(panels.choices) == 3
+    assert panels.context == panels.contexts[panels.picked] and 'class="qa-here"' in panels.context
+
+    too_long = "why " * 300
+    refused = app_module.ask(state, too_long, 3, view.messages, panels.questions)
+    assert refused.panels is None  # the panels keep the last answer
+    assert refused.box == too_long and len(refused.messages) == 4
+    empty = app_module.ask(state, "  ", 3, [], None)
+    assert empty.panels is None and empty.box == ""
+    assert empty.messages == [{"role": "assistant", "content": EMPTY_PROMPT}]
+
+    cleared = app_module.clear()
+    assert cleared.box == "" and cleared.messages == []
+    assert cleared.panels.questions == [] and cleared.panels.context == app_module.NO_CONTEXT
+    assert app_module.show_context(None, []) == app_module.NO_CONTEXT
+    assert app_module.show_context(5, ["<p>a</p>"]) == app_module.NO_CONTEXT
+    assert app_module.show_context("0", ["<p>a</p>"]) == "<p>a</p>"
+
+    with pytest.raises(QuestionError, match="empty"):
+        app_module.answer_json(state, " ", 5)
+    with pytest.raises(QuestionError, match="k must be"):
+        app_module.retrieve_json(state, SHELTER_Q, 0)
+    with pytest.raises(QuestionError, match="history item 2"):
+        app_module.answer_json(state, "and who runs it?", 2, [SHELTER_Q, 3, None, " "])
+    ans = app_module.answer_json(state, "and who runs it?", 2, [SHELTER_Q])
+    assert len(ans["passages"]) == 2 and ans["query"].startswith(SHELTER_Q)
+    assert [p["text"] for p in app_module.retrieve_json(state, SHELTER_Q, 2)] == [
+        p.text for p in retrieve_with_index(state.index, SHELTER_Q, 2)
+    ]
+
+    tab, message, line = app_module.rebuild_view(state)
+    assert message.startswith("Rebuilt") and "chunks" in tab and line.startswith("Index:")
+
+
 # ------------------------------------------------- the bad-input matrix, through the web API
 
 

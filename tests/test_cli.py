@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 from helpers import FakeEmbedder, assert_one_line_error, run_qa
@@ -15,14 +17,15 @@ from qa.embedding import DEFAULT_MODEL
 from qa.readers import parse_text
 from qa.storage import build_lock
 
+ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
 QUESTION = "How many trafficking cases were investigated in 2007?"
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch):
-    for var in ("QA_MODEL", "QA_CORPUS_DIR", "QA_INDEX_DIR", "QA_DEVICE"):
-        monkeypatch.delenv(var, raising=False)
+    for var in [v for v in os.environ if v.startswith("QA_")]:
+        monkeypatch.delenv(var)
 
 
 @pytest.fixture
@@ -137,6 +140,144 @@ def test_corrupt_index_in_process(default_named_index, capsys):
     out, err = capsys.readouterr()
     assert rc == 1 and out == ""
     assert err.startswith("qa: error:") and "docs.jsonl" in err and "qa build" in err
+
+
+# ------------------------------------------------------------------- bad configuration
+
+#: (variable, value, the one line `qa` prints after "qa: error: ")
+BAD_SETTINGS = [
+    ("QA_SEARCH_THREADS", "two", "QA_SEARCH_THREADS must be a whole number ≥ 1, got 'two'"),
+    ("QA_SEARCH_THREADS", "0", "QA_SEARCH_THREADS must be a whole number ≥ 1, got '0'"),
+    ("QA_QUERY_THREADS", "-1", "QA_QUERY_THREADS must be a whole number ≥ 1, got '-1'"),
+    ("QA_QUERY_THREADS", "1.5", "QA_QUERY_THREADS must be a whole number ≥ 1, got '1.5'"),
+    ("QA_EXACT_MAX_CHUNKS", "1e5", "QA_EXACT_MAX_CHUNKS must be a whole number ≥ 0, got '1e5'"),
+    ("QA_PORT", "abc", "QA_PORT must be a port number from 1 to 65535, got 'abc'"),
+    ("QA_PORT", "65536", "QA_PORT must be a port number from 1 to 65535, got '65536'"),
+    ("QA_DEVICE", "GPU 1", "QA_DEVICE must be a torch device such as cpu, cuda or cuda:0, got"),
+    ("QA_HOST", "local host", "QA_HOST must be a host name or IP address"),
+]
+
+
+@pytest.mark.parametrize(("variable", "value", "message"), BAD_SETTINGS)
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["build", "--help"], ["search", QUESTION], ["eval"], ["serve"]]
+)
+def test_bad_setting_is_one_line_for_every_subcommand(
+    monkeypatch, tmp_path, capsys, variable, value, message, argv
+):
+    monkeypatch.chdir(tmp_path)  # were the value let through: no corpus, a quick other error
+    monkeypatch.setenv(variable, value)
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"qa: error: {message}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "message"),
+    [
+        ({"QA_SEARCH_THREADS": "two"}, ["--help"], "QA_SEARCH_THREADS must be a whole number"),
+        ({"QA_PORT": "abc"}, ["build", "--help"], "QA_PORT must be a port number"),
+    ],
+)
+def test_subprocess_bad_setting_is_one_line(tmp_path, env, argv, message):
+    proc = run_qa(*argv, cwd=tmp_path, env=env, timeout=120)
+    assert_one_line_error(proc, message)
+
+
+def test_subprocess_app_bad_setting_is_one_line(tmp_path):
+    """`python app.py` reads the same settings and fails the same way."""
+    proc = run_qa(
+        "--help", cwd=tmp_path, env={"QA_PORT": "80 80"}, script=str(ROOT / "app.py"), timeout=120
+    )
+    assert_one_line_error(proc, "QA_PORT must be a port number from 1 to 65535, got '80 80'")
+
+
+def test_settings_from_env_reads_every_variable_and_ignores_empty_ones():
+    from qa.settings import Settings
+
+    env = {
+        "QA_CORPUS_DIR": "texts",
+        "QA_INDEX_DIR": " built ",
+        "QA_MODEL": "some/model",
+        "QA_DEVICE": "cuda:1",
+        "QA_QUERY_THREADS": "3",
+        "QA_SEARCH_THREADS": "2",
+        "QA_EXACT_MAX_CHUNKS": "0",
+        "QA_HOST": "0.0.0.0",
+        "QA_PORT": "8080",
+    }
+    assert Settings.from_env(env) == Settings(
+        Path("texts"), Path("built"), "some/model", "cuda:1", 3, 2, 0, "0.0.0.0", 8080
+    )
+    assert Settings.from_env({k: " " for k in env}) == Settings() == Settings.from_env({})
+    assert Settings().override(corpus_dir="c", model=None, port=1) == Settings(
+        corpus_dir=Path("c"), port=1
+    )
+
+
+def test_settings_reach_the_embedder_the_index_and_the_search(
+    default_named_index, tmp_path, monkeypatch, capsys
+):
+    """QA_* values travel as arguments (model, device, threads, exact limit); none is written
+    to os.environ."""
+    import faiss
+
+    import qa.cli
+
+    index_dir, corpus = default_named_index
+    asked, threads = [], []
+
+    def get_embedder(model=None, device=None, query_threads=None):
+        asked.append((model, device, query_threads))
+        return FakeEmbedder(name=model or DEFAULT_MODEL)
+
+    monkeypatch.setattr(qa.cli, "get_embedder", get_embedder)
+    monkeypatch.setattr(faiss, "omp_set_num_threads", threads.append)
+    monkeypatch.setenv("QA_DEVICE", "cuda:1")
+    monkeypatch.setenv("QA_QUERY_THREADS", "3")
+    monkeypatch.setenv("QA_SEARCH_THREADS", "2")
+    monkeypatch.setenv("QA_EXACT_MAX_CHUNKS", "5")
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("QA_CORPUS_DIR", str(corpus))
+    before = dict(os.environ)
+
+    assert main(["build", "--index", str(index_dir), "--model", DEFAULT_MODEL]) == 0
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["faiss_index"] == "hnsw"  # 5 < the chunks of the article
+    assert main(["search", QUESTION, "--index", str(index_dir), "-k", "2"]) == 0
+    assert "1. " in capsys.readouterr().out
+    assert asked == [(DEFAULT_MODEL, "cuda:1", 3), (None, "cuda:1", 3)]
+    assert threads and set(threads) == {2}
+    assert dict(os.environ) == before
+    assert not (tmp_path / "elsewhere").exists()  # --index won over QA_INDEX_DIR
+
+
+def test_eval_missing_questions_file_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.jsonl"
+    assert main(["eval", "--questions", str(missing), "--index", str(tmp_path / "i")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"qa: error: cannot read questions file {missing}")
+    assert not (tmp_path / "i").exists()  # refused before any index was built
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("{not json", "Expecting property name"),
+        ('["a list"]', "not a JSON object"),
+        ('{"id": "q2", "question": "Who?"}', "no 'answerable'"),
+    ],
+)
+def test_eval_malformed_questions_file_names_the_line(tmp_path, capsys, line, why):
+    good = {"id": "q1", "question": "Who?", "answerable": True, "answers": ["x"], "refs": [1]}
+    path = tmp_path / "questions.jsonl"
+    path.write_text(json.dumps(good) + "\n\n" + line + "\n", encoding="utf-8")
+    assert main(["eval", "--questions", str(path), "--index", str(tmp_path / "i")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert err.startswith(f"qa: error: {path}:3: bad gold question (") and why in err
 
 
 # ---------------------------------------------------------------------- real model (slow)

@@ -1,6 +1,6 @@
 """The claims of SECURITY.md about what the web app exposes, each checked.
 
-Fast tests read the defaults and the arguments ``app.py`` gives ``Blocks.launch`` (fake model,
+Fast tests read the defaults and the arguments ``qa.app`` gives ``Blocks.launch`` (fake model,
 no subprocess). The slow ones start ``python app.py`` in a subprocess on a free loopback port,
 with Gradio's own environment switches set the unsafe way (the app's settings must win), and
 probe it over HTTP and with psutil. An audit hook in that process logs every socket connect.
@@ -68,23 +68,6 @@ def multipart(name: str, content: bytes) -> tuple[bytes, dict[str, str]]:
 
 
 @pytest.fixture
-def app_module():
-    """The ``app`` module. Importing it sets GRADIO_ANALYTICS_ENABLED and HF_HUB_OFFLINE in
-    os.environ; they are put back afterwards so that other tests see the environment they had."""
-    saved = {k: os.environ.get(k) for k in APP_ENV}
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import app
-
-    yield app
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-@pytest.fixture
 def fake_demo(app_module, fake_index, fake_embedder):
     """The app's real gr.Blocks over an index built with the fake embedder."""
     from qa.index import load_index
@@ -98,18 +81,31 @@ def fake_demo(app_module, fake_index, fake_embedder):
 # ------------------------------------------------------------------ fast: defaults, launch
 
 
+def served_on(app_module, monkeypatch, main, argv) -> list[tuple[str, int, bool]]:
+    """(host, port, share) that ``main(argv)`` would serve on; nothing is started."""
+    seen = []
+
+    def serve(settings, share=False):
+        seen.append((settings.host, settings.port, share))
+        return 0
+
+    monkeypatch.setattr(app_module, "serve", serve)
+    assert main(argv) == 0
+    return seen
+
+
 def test_app_listens_on_loopback_port_7860_by_default(app_module, monkeypatch):
     monkeypatch.delenv("QA_HOST", raising=False)
     monkeypatch.delenv("QA_PORT", raising=False)
     args = app_module.parse_args([])
     assert (args.host, args.port, args.share) == ("127.0.0.1", 7860, False)
+    assert served_on(app_module, monkeypatch, app_module.main, []) == [("127.0.0.1", 7860, False)]
 
     monkeypatch.setenv("QA_HOST", "0.0.0.0")
     monkeypatch.setenv("QA_PORT", "8123")
-    args = app_module.parse_args([])
-    assert (args.host, args.port) == ("0.0.0.0", 8123)
-    args = app_module.parse_args(["--host", "127.0.0.2", "--port", "9000"])
-    assert (args.host, args.port) == ("127.0.0.2", 9000)
+    assert served_on(app_module, monkeypatch, app_module.main, []) == [("0.0.0.0", 8123, False)]
+    argv = ["--host", "127.0.0.2", "--port", "9000"]
+    assert served_on(app_module, monkeypatch, app_module.main, argv) == [("127.0.0.2", 9000, False)]
 
 
 def test_qa_serve_listens_on_loopback_port_7860_by_default(app_module, monkeypatch):
@@ -119,11 +115,12 @@ def test_qa_serve_listens_on_loopback_port_7860_by_default(app_module, monkeypat
     monkeypatch.delenv("QA_PORT", raising=False)
     args = cli.build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 7860)
+    # no --share, either
+    assert served_on(app_module, monkeypatch, cli.main, ["serve"]) == [("127.0.0.1", 7860, False)]
 
-    seen = []
-    monkeypatch.setattr(app_module, "main", lambda argv=None: seen.append(argv) or 0)
-    assert cli.main(["serve"]) == 0
-    assert seen == [["--host", "127.0.0.1", "--port", "7860"]]  # no --share, either
+    monkeypatch.setenv("QA_HOST", "0.0.0.0")
+    monkeypatch.setenv("QA_PORT", "8123")
+    assert served_on(app_module, monkeypatch, cli.main, ["serve"]) == [("0.0.0.0", 8123, False)]
 
 
 @pytest.mark.parametrize("share", [False, True])
@@ -171,6 +168,7 @@ def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
 
 @pytest.mark.parametrize("gradio_analytics", [None, "True"])
 def test_importing_app_turns_off_analytics_and_hub_lookups(gradio_analytics):
+    """``import app`` imports ``qa.app``, which ``qa serve`` uses: both are covered."""
     extra = {} if gradio_analytics is None else {"GRADIO_ANALYTICS_ENABLED": gradio_analytics}
     code = (
         "import json, os, app, gradio.analytics as a; print(json.dumps("
@@ -347,14 +345,19 @@ def files_that_must_not_be_served(server) -> dict[str, bytes]:
     article = server["corpus"] / ARTICLE_NAME
     first_line = article.read_text(encoding="utf-8").splitlines()[0].encode()
     manifest = next(p for p in sorted(server["index"].iterdir()) if p.is_file())
-    app_line = b"def build_blocks(state):"
+    app_line = b"from qa.app import main"
+    qa_app_line = b"def build_blocks(state"
     passwd = b"root:"
+    assert app_line in (ROOT / "app.py").read_bytes()
+    assert qa_app_line in (ROOT / "qa" / "app.py").read_bytes()
     return {
         str(article): first_line,
         str(ROOT / "corpus" / ARTICLE_NAME): first_line,
         str(manifest): manifest.read_bytes()[:40],
         str(ROOT / "app.py"): app_line,
         "app.py": app_line,
+        str(ROOT / "qa" / "app.py"): qa_app_line,
+        "qa/app.py": qa_app_line,
         f"corpus/{ARTICLE_NAME}": first_line,
         "/etc/passwd": passwd,
         str(server["upload_dir"]) + "/.." * 30 + "/etc/passwd": passwd,

@@ -1,0 +1,140 @@
+"""Settings: every ``QA_*`` environment variable, read once and checked, at the edges.
+
+The ``qa`` command, the web app and the default index call :meth:`Settings.from_env` once and
+pass the values down as arguments; nothing below them reads the environment. A bad value is a
+:class:`~qa.errors.ConfigError` that names the variable, what it must be and what it got, so
+the edges can show it as one line. An empty variable counts as unset.
+
+Example:
+    >>> Settings.from_env({"QA_PORT": "8080", "QA_INDEX_DIR": "/tmp/idx"}).port
+    8080
+    >>> Settings.from_env({"QA_SEARCH_THREADS": "two"})
+    Traceback (most recent call last):
+    ...
+    qa.errors.ConfigError: QA_SEARCH_THREADS must be a whole number ≥ 1, got 'two'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+#: The longest part of a bad value repeated in an error message.
+_SHOWN_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the corpus and index live, which model runs where, and where the app listens.
+
+    Each field's default is what applies when its variable (README, "Configuration") is unset.
+
+    Attributes:
+        corpus_dir: source texts (``QA_CORPUS_DIR``).
+        index_dir: the built index (``QA_INDEX_DIR``).
+        model: sentence-transformers model name or path; None is the bundled default
+            (``QA_MODEL``).
+        device: torch device of the model (``QA_DEVICE``).
+        query_threads: torch threads for encoding one question (``QA_QUERY_THREADS``).
+        search_threads: FAISS threads for one search (``QA_SEARCH_THREADS``).
+        exact_max_chunks: above this many vectors an index is HNSW, not exact
+            (``QA_EXACT_MAX_CHUNKS``).
+        host: address the web app listens on (``QA_HOST``).
+        port: port the web app listens on (``QA_PORT``).
+    """
+
+    corpus_dir: Path = Path("corpus")
+    index_dir: Path = Path("index")
+    model: str | None = None
+    device: str = "cpu"
+    query_threads: int = 1
+    search_threads: int = 1
+    exact_max_chunks: int = 20_000
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``environ`` (default: ``os.environ``); raises ConfigError."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, (variable, parse) in _VARIABLES.items():
+            raw = env.get(variable)
+            if raw is not None and raw.strip():
+                values[name] = parse(variable, raw.strip())
+        return cls(**values)
+
+    def override(self, **values: Any) -> Settings:
+        """A copy with the given fields replaced; a None value leaves its field as it is.
+
+        For command-line options, which win over the environment when given.
+        """
+        given = {k: v for k, v in values.items() if v is not None}
+        for name in ("corpus_dir", "index_dir"):
+            if name in given:
+                given[name] = Path(given[name])
+        return dataclasses.replace(self, **given)
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= _SHOWN_CHARS else raw[:_SHOWN_CHARS] + "…")
+
+
+def _whole(minimum: int) -> Callable[[str, str], int]:
+    def parse(variable: str, raw: str) -> int:
+        if re.fullmatch(r"[0-9]+", raw) and int(raw) >= minimum:
+            return int(raw)
+        raise ConfigError(f"{variable} must be a whole number ≥ {minimum}, got {_shown(raw)}")
+
+    return parse
+
+
+def _port(variable: str, raw: str) -> int:
+    if re.fullmatch(r"[0-9]{1,5}", raw) and 1 <= int(raw) <= 65535:
+        return int(raw)
+    raise ConfigError(f"{variable} must be a port number from 1 to 65535, got {_shown(raw)}")
+
+
+def _device(variable: str, raw: str) -> str:
+    if re.fullmatch(r"[a-z][a-z0-9_]*(:[0-9]+)?", raw):
+        return raw
+    raise ConfigError(
+        f"{variable} must be a torch device such as cpu, cuda or cuda:0, got {_shown(raw)}"
+    )
+
+
+def _host(variable: str, raw: str) -> str:
+    if not re.search(r"[\s/]", raw):
+        return raw
+    raise ConfigError(
+        f"{variable} must be a host name or IP address such as 127.0.0.1, got {_shown(raw)}"
+    )
+
+
+def _text(variable: str, raw: str) -> str:
+    return raw
+
+
+def _path(variable: str, raw: str) -> Path:
+    return Path(raw)
+
+
+#: field -> (environment variable, parser of its stripped, non-empty value)
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "corpus_dir": ("QA_CORPUS_DIR", _path),
+    "index_dir": ("QA_INDEX_DIR", _path),
+    "model": ("QA_MODEL", _text),
+    "device": ("QA_DEVICE", _device),
+    "query_threads": ("QA_QUERY_THREADS", _whole(1)),
+    "search_threads": ("QA_SEARCH_THREADS", _whole(1)),
+    "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0)),
+    "host": ("QA_HOST", _host),
+    "port": ("QA_PORT", _port),
+}
