@@ -20,7 +20,7 @@ from .questions import check_k, clean_question
 from .results import Answer, Passage
 from .retrieval import retrieve_with_index
 from .settings import Settings
-from .sources import corpus_files
+from .sources import MAX_FILE_BYTES, corpus_files
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -35,6 +35,7 @@ def load_with_settings(settings: Settings, show_progress: bool | None = None) ->
         show_progress,
         embedder=get_embedder(settings.model, settings.device, settings.query_threads),
         exact_max_chunks=settings.exact_max_chunks,
+        max_file_bytes=settings.max_file_bytes,
     )
     idx.search_threads = settings.search_threads
     return idx
@@ -57,6 +58,7 @@ def load_or_build(
     rebuild_corrupt: bool = False,
     embedder: Embedder | None = None,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> LoadedIndex:
     """Load the index, first building it (saying so on stderr) if it is missing or stale.
 
@@ -73,7 +75,7 @@ def load_or_build(
         print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
         report = build_index(
             corpus_dir, index_dir, model, show_progress=show_progress, embedder=embedder,
-            wait=wait, exact_max_chunks=exact_max_chunks,
+            wait=wait, exact_max_chunks=exact_max_chunks, max_file_bytes=max_file_bytes,
         )  # fmt: skip
         for w in report.warnings:
             print(f"qa: warning: {w}", file=sys.stderr)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from . import evaluate
 from .answer import answer_with_index
-from .api import load_or_build
+from .api import load_with_settings
 from .build import build_index
 from .calibration import calibrate
 from .chunking import ChunkerSettings
 from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
+from .loaded import LoadedIndex
 from .retrieval import retrieve_with_index
 from .settings import Settings
 
@@ -30,16 +31,8 @@ def _embedder(settings: Settings):
     return get_embedder(settings.model, settings.device, settings.query_threads)
 
 
-def _load(settings: Settings):
-    idx = load_or_build(
-        settings.index_dir,
-        settings.corpus_dir,
-        settings.model,
-        embedder=_embedder(settings),
-        exact_max_chunks=settings.exact_max_chunks,
-    )
-    idx.search_threads = settings.search_threads
-    return idx
+def _load(settings: Settings) -> LoadedIndex:
+    return load_with_settings(settings)
 
 
 def cmd_build(args, settings: Settings) -> int:
@@ -57,6 +50,7 @@ def cmd_build(args, settings: Settings) -> int:
         embedder=_embedder(settings),
         wait=args.wait,
         exact_max_chunks=settings.exact_max_chunks,
+        max_file_bytes=settings.max_file_bytes,
     )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
