@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .backend import export_or_note
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
 from .corpus import Document, corpus_fingerprint, load_corpus
@@ -29,6 +30,7 @@ from .embedding import (
 )
 from .errors import QAError
 from .index import EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
+from .onnx_embedding import cache_dir_for
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
 from .storage import _fsync_dir, _test_pause, build_lock, clean_stale_temp_dirs, swap_in
 
@@ -230,6 +232,9 @@ def build_index(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         _test_pause("swapped")
+    # Export the model for torch-free queries now, while it is loaded (qa.onnx_embedding).
+    note = export_or_note(embedder, cache_dir_for(index_dir))
+    warnings = [*warnings, note] if note else warnings
     new_keys = set(chunk_keys)
     old = prev.corpus_files
     return BuildReport(

@@ -61,6 +61,19 @@ def _passage_dict(p) -> dict:
     return asdict(p)
 
 
+def _note_backend(idx) -> None:
+    """Say, once per command, when queries pay for torch only because no export was made."""
+    from .backend import wants_export
+    from .onnx_embedding import cache_dir_for
+
+    if wants_export(idx.embedder, cache_dir_for(idx.index_dir)):
+        print(
+            "qa: note: no ONNX export of this index's model yet, so questions load torch (~7 s); "
+            "`qa build` makes one, once (then ~1 s)",
+            file=sys.stderr,
+        )
+
+
 def cmd_search(args) -> int:
     from .retrieval import retrieve_with_index
 
@@ -74,6 +87,7 @@ def cmd_search(args) -> int:
         where = f"{p.title} › {p.section}" if p.section else p.title
         print(f"{rank}. {where}  (score {p.score:.4f}) {refs}")
         print(f"   {p.text}\n")
+    _note_backend(idx)
     return 0
 
 
@@ -86,6 +100,7 @@ def cmd_ask(args) -> int:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(ans.markdown)
+    _note_backend(idx)
     return 0
 
 

@@ -29,6 +29,10 @@ class CorruptIndexError(IndexError_):
     """A file of the index is missing, truncated, unreadable or from an unknown format."""
 
 
+class ConfigError(QAError):
+    """A setting (a ``QA_*`` environment variable) has a value that cannot be used."""
+
+
 class ModelError(QAError):
     """The embedding model cannot be loaded."""
 
