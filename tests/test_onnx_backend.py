@@ -146,6 +146,7 @@ def test_pooling_ignores_padding_and_normalises():
     np.testing.assert_allclose(pool(hidden, mask, "mean"), [[1.0, 0.0]])
     np.testing.assert_allclose(pool(hidden, mask, "cls"), [[1.0, 0.0]])
     hidden[0, 1] = [0.0, 4.0]
+    np.testing.assert_allclose(pool(hidden, mask, "cls"), [[1.0, 0.0]])
     got = pool(hidden, mask, "max")[0]
     np.testing.assert_allclose(got, np.array([1.0, 4.0]) / 17**0.5, rtol=1e-6)
 
