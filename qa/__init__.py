@@ -3,10 +3,11 @@
 import logging
 
 from ._version import __version__
-from .api import answer, retrieve
+from .api import answer, retrieve, verify
 from .build import BuildReport, build_index
 from .errors import (
     BuildInProgressError,
+    ConfigError,
     CorpusError,
     CorruptIndexError,
     IndexMissingError,
@@ -16,7 +17,7 @@ from .errors import (
     StaleIndexError,
 )
 from .index import LoadedIndex, load_index
-from .results import Answer, Evidence, Passage, Quote, Reference
+from .results import Answer, DiffOp, Evidence, Passage, Quote, RefCheck, Reference, Verification
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -25,7 +26,9 @@ __all__ = [
     "BuildInProgressError",
     "BuildReport",
     "CorpusError",
+    "ConfigError",
     "CorruptIndexError",
+    "DiffOp",
     "Evidence",
     "IndexMissingError",
     "LoadedIndex",
@@ -34,11 +37,14 @@ __all__ = [
     "QAError",
     "Quote",
     "QuestionError",
+    "RefCheck",
     "Reference",
     "StaleIndexError",
+    "Verification",
     "__version__",
     "answer",
     "build_index",
     "load_index",
     "retrieve",
+    "verify",
 ]

@@ -1,4 +1,4 @@
-"""The public entry points on the default index: ``qa.retrieve``, ``qa.answer``.
+"""The public entry points on the default index: ``qa.retrieve``, ``qa.answer``, ``qa.verify``.
 
 The default index is ``index/`` built from ``corpus/`` under the current directory (or the
 directories the settings name), loaded once per process and rebuilt first, with a note on
@@ -18,8 +18,9 @@ from .corpus import corpus_files
 from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
 from .index import LoadedIndex, load_index
 from .questions import check_k, clean_question
-from .results import Answer, Passage
+from .results import Answer, Passage, Verification
 from .retrieval import retrieve_with_index
+from .verify import check_text, verify_with_index
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -115,3 +116,22 @@ def answer(
         ((2,), 2)
     """
     return answer_with_index(index or default_index(), question, k, history)
+
+
+def verify(text: str, index: LoadedIndex | None = None) -> Verification:
+    """Is ``text`` in the source verbatim, and are its reference numbers the source's?
+
+    Whitespace and quote marks (straight or curly) are the only differences allowed. A match
+    gives the document, section, offsets and the source's refs for the span; the text's own
+    markers ("… 2003.[1]") are checked against them. When the text is not verbatim, the
+    closest sentence and a word-level diff say what differs.
+
+    Example:
+        >>> import qa
+        >>> v = qa.verify("Laos ratified the 2000 UN TIP Protocol in September 2003.[1]")
+        ... # doctest: +SKIP
+        >>> v.verbatim, v.refs, v.refs_ok  # doctest: +SKIP
+        (True, (1,), True)
+    """
+    check_text(text)  # refuse bad input before any build
+    return verify_with_index(index or default_index(), text)

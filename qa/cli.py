@@ -1,4 +1,4 @@
-"""The ``qa`` command: build, search, ask, eval, serve.
+"""The ``qa`` command: build, search, ask, verify, eval, serve.
 
 Library errors become one-line messages on stderr and exit code 1; usage errors exit 2.
 """
@@ -14,6 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from .errors import QAError
+
+#: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
+NOT_VERIFIED = 3
 
 
 def _dirs(args) -> tuple[Path, Path]:
@@ -102,6 +105,19 @@ def cmd_ask(args) -> int:
         print(ans.markdown)
     _note_backend(idx)
     return 0
+
+
+def cmd_verify(args) -> int:
+    from .render import render_verification
+    from .verify import check_text, verify_with_index
+
+    check_text(args.text)  # refuse bad input before any build
+    result = verify_with_index(_load(args), args.text)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_verification(result))
+    return 0 if result.ok else NOT_VERIFIED
 
 
 def cmd_eval(args) -> int:
@@ -199,6 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--history", action="append", help="a previous question (repeatable)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
     a.set_defaults(func=cmd_ask)
+
+    f = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="is a text in the source verbatim, with the source's [n]? (exit 3 if not)",
+    )
+    f.add_argument("text", help='the quoted text, with or without its markers: "… 2003.[1]"')
+    f.add_argument("--json", action="store_true", help="print the Verification as JSON")
+    f.set_defaults(func=cmd_verify)
 
     e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
     e.add_argument("--questions", default="eval/questions.jsonl")
