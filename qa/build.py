@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .backend import export_or_note
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
 from .corpus import Document
@@ -28,6 +29,7 @@ from .embedding import (
 )
 from .errors import QAError
 from .index import DATA_FILES, EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
+from .onnx_embedding import cache_dir_for
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
 from .sources import MAX_FILE_BYTES, corpus_fingerprint, load_corpus
 from .storage import (
@@ -259,6 +261,9 @@ def _build_locked(
             remove_tree(tmp)
             raise
         stage_hook("swapped")
+    # Export the model for torch-free queries now, while it is loaded (qa.onnx_embedding).
+    note = export_or_note(embedder, cache_dir_for(index_dir))
+    warnings = [*warnings, note] if note else warnings
     new_keys, old = set(chunk_keys), prev.corpus_files
     return BuildReport(
         index_dir=str(index_dir),

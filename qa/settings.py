@@ -46,6 +46,8 @@ class Settings:
         search_threads: FAISS threads for one search (``QA_SEARCH_THREADS``).
         exact_max_chunks: above this many vectors an index is HNSW, not exact
             (``QA_EXACT_MAX_CHUNKS``).
+        backend: what encodes questions: ``auto`` (a checked ONNX export on the CPU, else
+            torch), ``onnx`` or ``torch`` (``QA_BACKEND``).
         max_file_mb: corpus files larger than this many MB are skipped (``QA_MAX_FILE_MB``).
         host: address the web app listens on (``QA_HOST``).
         port: port the web app listens on (``QA_PORT``).
@@ -59,6 +61,7 @@ class Settings:
     search_threads: int = 1
     exact_max_chunks: int = 20_000
     max_file_mb: float = 10.0
+    backend: str = "auto"
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -112,6 +115,12 @@ def _megabytes(variable: str, raw: str) -> float:
     raise ConfigError(f"{variable} must be a positive number of megabytes, got {_shown(raw)}")
 
 
+def _backend(variable: str, raw: str) -> str:
+    if raw in ("auto", "onnx", "torch"):
+        return raw
+    raise ConfigError(f"{variable} must be auto, onnx or torch, got {_shown(raw)}")
+
+
 def _port(variable: str, raw: str) -> int:
     if re.fullmatch(r"[0-9]{1,5}", raw) and 1 <= int(raw) <= 65535:
         return int(raw)
@@ -152,6 +161,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "search_threads": ("QA_SEARCH_THREADS", _whole(1)),
     "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0)),
     "max_file_mb": ("QA_MAX_FILE_MB", _megabytes),
+    "backend": ("QA_BACKEND", _backend),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
 }
