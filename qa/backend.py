@@ -239,7 +239,7 @@ def query_embedder(
     cache_dir = cache_dir_for(index_dir)
     on_cpu = (device or "cpu") == "cpu"
     if backend == "torch" or (backend == "auto" and not on_cpu):
-        return get_embedder(name, device)
+        return get_embedder(name, device, threads)
     missing = missing_runtime()
     if missing:
         if backend == "onnx":
@@ -247,17 +247,17 @@ def query_embedder(
                 f"QA_BACKEND=onnx needs {' and '.join(missing)}; `pip install onnxruntime "
                 "tokenizers`, or set QA_BACKEND=torch"
             )
-        return get_embedder(name, device)
+        return get_embedder(name, device, threads)
     export = find_export(name, cache_dir)
     if export is None and backend == "onnx":
         export = prepare_export(get_embedder(name, "cpu"), cache_dir)
     if export is None:
         log.info("no ONNX export of %s in %s yet; queries use torch", name, cache_dir)
-        return get_embedder(name, device)
+        return get_embedder(name, device, threads)
     if not export.ok:
         if backend == "auto":
             log.warning("%s; queries use torch", export.note())
-            return get_embedder(name, device)
+            return get_embedder(name, device, threads)
         log.warning("%s; using it anyway (QA_BACKEND=onnx)", export.note())
     with _QUERY_LOCK:
         key = (export.directory, QUERY_THREADS if threads is None else threads)

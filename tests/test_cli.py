@@ -233,7 +233,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     to os.environ."""
     import faiss
 
-    import qa.api
+    import qa.backend
     import qa.cli
 
     index_dir, corpus = default_named_index
@@ -244,7 +244,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
         return FakeEmbedder(name=model or DEFAULT_MODEL)
 
     monkeypatch.setattr(qa.cli, "get_embedder", get_embedder)
-    monkeypatch.setattr(qa.api, "get_embedder", get_embedder)
+    monkeypatch.setattr(qa.backend, "get_embedder", get_embedder)
     monkeypatch.setattr(faiss, "omp_set_num_threads", threads.append)
     monkeypatch.setenv("QA_DEVICE", "cuda:1")
     monkeypatch.setenv("QA_QUERY_THREADS", "3")
@@ -259,7 +259,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     assert manifest["faiss_index"] == "hnsw"  # 5 < the chunks of the article
     assert main(["search", QUESTION, "--index", str(index_dir), "-k", "2"]) == 0
     assert "1. " in capsys.readouterr().out
-    assert asked == [(DEFAULT_MODEL, "cuda:1", 3), (None, "cuda:1", 3)]
+    assert asked == [(DEFAULT_MODEL, "cuda:1", 3), (DEFAULT_MODEL, "cuda:1", 3)]
     assert threads and set(threads) == {2}
     assert dict(os.environ) == before
     assert not (tmp_path / "elsewhere").exists()  # --index won over QA_INDEX_DIR

@@ -14,7 +14,7 @@ import os
 import re
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
 
 from qa.build import build_index
 from qa.errors import ConfigError

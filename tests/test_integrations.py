@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
 
 from qa.index import load_index
 from qa.retrieval import retrieve_with_index

@@ -86,7 +86,7 @@ def test_tools_are_documented_for_gradio():
 
 
 def test_tools_refuse_bad_input_with_the_given_error(fake_index):
-    from conftest import FakeEmbedder
+    from helpers import FakeEmbedder
 
     from qa.index import load_index
     from qa.mcp_tools import make_tools

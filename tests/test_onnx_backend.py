@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT, FakeEmbedder
+from helpers import ROOT, FakeEmbedder
 
 from qa import backend
 from qa.backend import query_embedder, wants_export
@@ -27,6 +27,7 @@ from qa.onnx_embedding import (
     model_key,
     pool,
 )
+from qa.settings import Settings
 
 QUESTION = "When did Laos ratify the UN TIP Protocol?"
 HEAVY = ("torch", "sentence_transformers", "transformers")
@@ -55,10 +56,12 @@ def put_export(index_dir, min_cosine: float, version: int | None = None):
 # ------------------------------------------------------------------------ choosing (fast)
 
 
-def test_bad_backend_is_a_config_error(monkeypatch):
-    monkeypatch.setenv("QA_BACKEND", "tensorflow")
+def test_bad_backend_is_a_config_error():
     with pytest.raises(ConfigError, match=r"QA_BACKEND must be auto, onnx or torch.*tensorflow"):
-        resolve_backend()
+        Settings.from_env({"QA_BACKEND": "tensorflow"})
+    with pytest.raises(ConfigError, match=r"QA_BACKEND must be auto, onnx or torch.*gpu"):
+        resolve_backend("gpu")
+    assert Settings.from_env({"QA_BACKEND": "torch"}).backend == "torch"
 
 
 def test_bad_backend_is_one_line_from_the_cli(monkeypatch, tmp_path, corpus_copy, capsys):
@@ -90,17 +93,16 @@ def test_a_mismatching_export_falls_back_to_torch_with_a_note(tmp_path, caplog):
 
 def test_forced_onnx_uses_even_a_mismatching_export(tmp_path, monkeypatch, caplog):
     put_export(tmp_path / "index", min_cosine=0.9990)
-    monkeypatch.setenv("QA_BACKEND", "onnx")
     with caplog.at_level(logging.WARNING, logger="qa.backend"):
-        assert isinstance(query_embedder(DEFAULT_MODEL, tmp_path / "index"), OnnxEmbedder)
+        e = query_embedder(DEFAULT_MODEL, tmp_path / "index", "onnx")
+        assert isinstance(e, OnnxEmbedder)
     assert "QA_BACKEND=onnx" in caplog.text
 
 
 def test_forced_torch_ignores_a_good_export(tmp_path, monkeypatch):
     put_export(tmp_path / "index", min_cosine=1.0)
-    monkeypatch.setenv("QA_BACKEND", "torch")
     assert isinstance(
-        query_embedder(DEFAULT_MODEL, tmp_path / "index"), SentenceTransformerEmbedder
+        query_embedder(DEFAULT_MODEL, tmp_path / "index", "torch"), SentenceTransformerEmbedder
     )
 
 

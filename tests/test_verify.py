@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import FakeEmbedder
-from helpers import run_qa
+from helpers import FakeEmbedder, run_qa
 
 from qa.api import verify
 from qa.build import build_index
