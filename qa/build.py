@@ -19,7 +19,7 @@ import numpy as np
 from ._version import __version__
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
-from .corpus import Document, corpus_fingerprint, load_corpus
+from .corpus import Document, corpus_fingerprint, load_corpus, strip_markers
 from .embedding import (
     Embedder,
     default_show_progress,
@@ -31,6 +31,7 @@ from .errors import QAError
 from .index import EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
 from .storage import _fsync_dir, _test_pause, build_lock, clean_stale_temp_dirs, swap_in
+from .wordvec import write_word_vectors
 
 
 @dataclass
@@ -223,6 +224,8 @@ def build_index(
         try:
             manifest.build_seconds = round(time.perf_counter() - t0, 3)
             save(tmp, built, index_kind, exact_max_chunks, pause=_test_pause)
+            texts = [strip_markers(s.text) for s in sentences]
+            write_word_vectors(tmp, embedder, texts, sent_keys, previous=index_dir)
             _fsync_dir(tmp)
             _test_pause("swap")
             swap_in(tmp, index_dir)

@@ -39,3 +39,7 @@ class QuestionError(QAError, ValueError):
 
 class BuildInProgressError(QAError):
     """Another process is already building this index."""
+
+
+class RerankerError(ModelError):
+    """The cross-encoder named by QA_RERANKER or --reranker cannot be used."""
