@@ -79,9 +79,13 @@ def cmd_search(args) -> int:
 
 def cmd_ask(args) -> int:
     from .answer import answer_with_index
+    from .reranker import load_reranker
 
     idx = _load(args)
-    ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
+    reranker = load_reranker(args.reranker) if args.reranker else None
+    ans = answer_with_index(
+        idx, args.question, k=args.k, history=args.history or None, reranker=reranker
+    )
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -89,41 +93,83 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def _fit(args, idx) -> None:
+    from .evalsets import ARTICLES_DIR, BUNDLED, article_sets, cached_index
+    from .evaluate import load_questions
+    from .fitting import collect, fit_all, write_model
+
+    items = collect(idx, BUNDLED, load_questions("eval/questions.jsonl"))
+    items += collect(idx, BUNDLED, load_questions("eval/calibration_negatives.jsonl"), junk=True)
+    for s in article_sets(Path(args.articles or ARTICLES_DIR)):
+        items += collect(cached_index(s.corpus, args.model), s.name, load_questions(s.questions))
+    result = fit_all(items, idx.manifest.model)
+    path = write_model(result)
+    t = result["thresholds"]
+    print(
+        f"fitted on {result['fitted_on']['questions']} (+{result['fitted_on']['junk']} junk); "
+        f"answer from {t['answer']:.2f}, tentative from {t['tentative']:.2f}; wrote {path}"
+    )
+
+
 def cmd_eval(args) -> int:
-    from . import evaluate
+    from . import evalsets
+    from .reranker import load_reranker
 
-    corpus, _ = _dirs(args)
-    idx = _load(args)
-    questions = evaluate.load_questions(args.questions)
-    if args.calibrate:
-        from .calibration import calibrate
-
-        cal = calibrate(idx, questions)
-        cv = cal["cross_validated"]
-        print(
-            f"calibrated abstention on {cal['questions']} questions: weights {cal['weights']}, "
-            f"bias {cal['bias']}; 5-fold cross-validated abstention recall "
-            f"{cv['abstention_recall']:.3f}, answerable wrongly abstained "
-            f"{cv['wrongly_abstained']:.3f}"
-        )
-    ret = evaluate.evaluate_retrieval(idx, questions)
-    base = evaluate.evaluate_baseline(corpus, idx.embedder, questions)
-    results = {"retrieval": [asdict(ret), asdict(base)]}
-    print("Retrieval (answerable standalone questions; hit = passage contains an answer)")
-    print(evaluate.HEADER)
-    print(ret.row())
-    print(base.row())
-    if ret.misses:
-        print(f"not at rank 1: {', '.join(ret.misses)}")
-    if hasattr(evaluate, "evaluate_answers"):
-        ans = evaluate.evaluate_answers(idx, questions)
-        results["answers"] = asdict(ans)
-        print()
-        print(ans.table())
+    reranker = load_reranker(args.reranker) if args.reranker else None
+    if args.fit:
+        _fit(args, _load(args))
+    if args.questions:
+        corpus = Path(args.corpus) if args.corpus else None
+        name = Path(args.questions).parent.name if corpus else Path(args.questions).stem
+        sets = [evalsets.EvalSet(name, Path(args.questions), corpus, args.fold)]
+    elif args.articles:
+        sets = evalsets.article_sets(Path(args.articles))
+    else:
+        sets = evalsets.bundled_sets() + evalsets.article_sets()
+    if not sets:
+        raise QAError(f"no question sets found (looked in {args.articles or 'eval/'})")
+    results = []
+    for s in sets:
+        if s.corpus is None or (args.index and args.questions):
+            idx = _load(args)
+        else:
+            idx = evalsets.cached_index(s.corpus, args.model)
+        results.append(evalsets.run_set(idx, s, reranker, use_folds=not args.no_folds))
+    _print_eval(results)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        out = [
+            {"set": s.set.name, "models": s.model, "retrieval": asdict(s.retrieval),
+             "answers": asdict(s.answers)}
+            for s in results
+        ]  # fmt: skip
+        Path(args.json).write_text(json.dumps(out, indent=1), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def _print_eval(results) -> None:
+    from . import evalsets
+    from .evaluate import HEADER
+
+    held = [r for r in results if r.set.name.startswith("heldout")]
+    articles = [r for r in results if r.set.fold and r.model.startswith("without")]
+    pooled = [("held-out questions", held), ("held-out articles", articles)]
+    print("Answers (models: shipped = fitted on the gold set and the articles; without X = the")
+    print("leave-one-article-out models that never saw X)")
+    print(evalsets.answers_table(results, [(n, g) for n, g in pooled if len(g) > 1]))
+    print()
+    print("Retrieval (answerable stand-alone questions; hit = passage contains an answer)")
+    print(HEADER.replace("method", "set"))
+    for r in results:
+        print(r.retrieval.row().replace(r.retrieval.name, f"{r.set.name:<28}"[:28], 1))
+    for name, group in pooled + [("each set", [r]) for r in results if r not in held + articles]:
+        if group:
+            print()
+            print(evalsets.reliability_lines(name, group))
+    print()
+    for r in results:
+        fails = "; ".join(f"{k}: {', '.join(v)}" for k, v in r.answers.failures.items() if v)
+        print(f"{r.set.name}: {fails or 'no failures'}")
 
 
 def cmd_serve(args) -> int:
@@ -183,15 +229,24 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-k", type=int, default=5, help="passages to draw quotes from (1-50)")
     a.add_argument("--history", action="append", help="a previous question (repeatable)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     a.set_defaults(func=cmd_ask)
 
-    e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
-    e.add_argument("--questions", default="eval/questions.jsonl")
+    e = sub.add_parser(
+        "eval", parents=[common], help="score every question set (held-out sets first)"
+    )
+    e.add_argument("--questions", help="one question file (with --corpus: on that corpus)")
+    e.add_argument("--articles", metavar="DIR", help="every article under DIR (eval/articles)")
+    e.add_argument("--fold", help="score with the models fitted without this article")
+    e.add_argument("--no-folds", action="store_true", help="shipped models for every set")
+    e.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     e.add_argument(
+        "--fit",
         "--calibrate",
         action="store_true",
-        help="refit the abstention model on the gold set (writes qa/calibration.json)",
+        help="refit scorer and abstention on the gold set and the articles (needs scikit-learn;"
+        " writes qa/calibration.json)",
     )
     e.set_defaults(func=cmd_eval)
 
