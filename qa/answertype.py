@@ -87,24 +87,26 @@ def values(kind: str, text: str) -> set[str]:
     return {w.lower().strip(".,") for w in _words(text) if test(w)}
 
 
-def _new_names(text: str, question: str) -> list[str]:
-    """Capitalised words of ``text`` (not its first word) that the question does not use."""
-    asked = {w.lower() for w in _words(question)}
+def _new_names(text: str, question: str, said: str = "") -> list[str]:
+    """Capitalised words of ``text`` (not its first word) that neither the question nor ``said``
+    (the document's title: what every sentence of it is about) uses."""
+    asked = {w.lower() for w in _words(f"{question} {said}")}
     names = [m.group(0) for m in _NAME_RE.finditer(strip_markers(text))][1:]
     return [n for n in names if n.lower() not in asked and not _is_date(n)]
 
 
-def holds(kind: str, question: str, text: str) -> float:
+def holds(kind: str, question: str, text: str, said: str = "") -> float:
     """1.0 when ``text`` holds a value of ``kind`` the question lacks, 0.0 when not, 0.5 n/a.
 
-    "reason", "yesno" and "other" questions put no constraint on the value: 0.5.
+    "reason", "yesno" and "other" questions put no constraint on the value: 0.5. ``said`` is
+    the document's title: a name in it answers no "who" or "where".
     """
     if kind in ("date", "quantity"):
         return float(bool(values(kind, text) - values(kind, question)))
     if kind == "agent":
-        return float(bool(_new_names(text, question)) or bool(_AGENT_RE.search(text)))
+        return float(bool(_new_names(text, question, said)) or bool(_AGENT_RE.search(text)))
     if kind == "place":
-        return float(bool(_new_names(text, question)) and bool(_PLACE_RE.search(text)))
+        return float(bool(_new_names(text, question, said)) and bool(_PLACE_RE.search(text)))
     if kind == "reason":
         return 1.0 if _REASON_RE.search(text) else 0.5
     return 0.5

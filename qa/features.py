@@ -182,7 +182,7 @@ def candidate_features(
             0.0,
             len(q.bigrams & _ngrams(ls, 2)) / max(1, len(q.bigrams)),
             len(q.trigrams & _ngrams(ls, 3)) / max(1, len(q.trigrams)),
-            holds(q.kind, q.text, text),
+            holds(q.kind, q.text, text, index.docs[index.sentences[si].doc].title),
             free,
             len([t for t in tset if t not in q.weights]) / max(1, len(tset)),
             math.log1p(len(toks)),
