@@ -121,7 +121,10 @@ def cmd_eval(args) -> int:
     if args.questions:
         corpus = Path(args.corpus) if args.corpus else None
         name = Path(args.questions).parent.name if corpus else Path(args.questions).stem
-        sets = [evalsets.EvalSet(name, Path(args.questions), corpus, args.fold)]
+        # an article the models were fitted on is scored by the models fitted without it
+        gold = Path(args.questions).resolve() == Path("eval/questions.jsonl").resolve()
+        fold = args.fold or (name if corpus else evalsets.BUNDLED if gold else None)
+        sets = [evalsets.EvalSet(name, Path(args.questions), corpus, fold)]
     elif args.articles:
         sets = evalsets.article_sets(Path(args.articles))
     else:

@@ -146,7 +146,7 @@ def w_ret(results: list[SetResult], attr: str) -> float:
 
 
 def _row(d: dict) -> str:
-    cells = [f"{d['name']:<22}", f"{d['n']:>4}", f"{d['hit1']:>6.3f}"]
+    cells = [f"{d['name']:<34}", f"{d['n']:>4}", f"{d['hit1']:>6.3f}"]
     for _, attr in _COLUMNS:
         v = d[attr]
         cells.append(f"{v:>9.3f}" if attr != "mean_first_quote_chars" else f"{v:>9.0f}")
@@ -155,12 +155,12 @@ def _row(d: dict) -> str:
 
 def answers_table(results: list[SetResult], pooled: list[tuple[str, list[SetResult]]]) -> str:
     """One row per set, then pooled rows; the figures of ``AnswerScores``."""
-    head = f"{'set (models)':<22} {'n':>4} {'Hit@1':>6} " + " ".join(
+    head = f"{'set (models)':<34} {'n':>4} {'Hit@1':>6} " + " ".join(
         f"{label:>9}" for label, _ in _COLUMNS
     )
     lines = [head]
     for r in results:
-        d = {**asdict(r.answers), "name": f"{r.set.name} ({r.model})"[:22]}
+        d = {**asdict(r.answers), "name": f"{r.set.name} ({r.model})"[:34]}
         d.update(n=r.answers.questions, hit1=r.retrieval.hit1)
         lines.append(_row(d))
     for name, group in pooled:
