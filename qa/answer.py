@@ -1,28 +1,42 @@
 """Extractive answers: verbatim quotes with the source's reference numbers.
 
-The answer is built only from sentences of the source: the best one is quoted verbatim with
-the refs the source attaches to it, neighbours are added when needed, and a calibrated model
-of the evidence decides whether the text answers at all (``found``).
+Every sentence of the retrieved passages is scored by a model fitted across articles
+(``qa.features``, ``qa.scorer``); the best is quoted verbatim with the refs the source gives
+it. A calibrated model of the evidence (``qa.abstention``) gives the probability that the
+quote is right, which decides the outcome: "answered" (the quote is the answer), "tentative"
+(shown, clearly labelled, as the closest the text comes) or "not_found". A further quote is
+added only for another part of a compound question, and only when it passes the same bar on
+its own: nothing is quoted because it merely scored well.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .abstention import NO_EVIDENCE, assess, calibration_for, confidence, known_token, named_terms
+from .abstention import NO_EVIDENCE, assess, confidence
 from .bm25 import stem, tokenize
 from .corpus import is_unsourced_tag
+from .features import FEATURES, QuestionView, candidate_features
 from .loaded import LoadedIndex
+from .names import known_token, named_terms
 from .questions import check_k, clean_history, clean_question, question_parts, resolve_query
 from .render import render_markdown
+from .reranker import Reranker
 from .results import Answer, Evidence, Passage, Quote, Reference
 from .retrieval import depth_for, passage, rank
+from .scorer import Fitted, fitted_for
+from .wordvec import SentenceWords, Words, encode_query, sentence_words
 
-# ----------------------------------------------------------------------------- the answerer
+#: Sentences of this many top passages are candidates (at least k): 8 holds an answering
+#: sentence for 97% of answerable questions across the four articles, 5 for 95%.
+POOL_PASSAGES = 8
+MAX_SENTENCES_PER_QUOTE = 3
+#: The margin feature of a lone candidate (no runner-up to beat).
+LONE_MARGIN = 5.0
 
 _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
@@ -35,106 +49,87 @@ class _Candidate:
     sentence: int  # row in index.sentences
     passage_rank: int
     dense: float
-    coverage: float
-    score: float = 0.0
-    parts: tuple[float, ...] = ()  # score against each part of a compound question
-    evidence: Evidence | None = None  # see qa.abstention.assess (best candidate only)
+    score: float  # the fitted scorer's logit
+    row: np.ndarray  # the candidate's FEATURES
+    rerank: float | None = None  # the cross-encoder's score, with a re-ranker
 
 
-#: In a follow-up, the new question's own words carry this share of the lexical weight; the
-#: previous question's words only say where to look. "And who led it?" after a question about
-#: a December 2007 event should quote who led it, not the sentence that repeats the event.
-OWN_WORDS_SHARE = 0.7
+@dataclass
+class Scored:
+    """A question (or part) with its candidates, best first, and the verdict on the best."""
+
+    view: QuestionView
+    cands: list[_Candidate]
+    evidence: Evidence = field(default_factory=lambda: NO_EVIDENCE)
+    confidence: float = 0.0
 
 
-def _question_weights(index: LoadedIndex, question: str, query: str) -> dict[str, float]:
-    """IDF weight per query token (query = question, or previous turn + question)."""
-    weights = {t: index.bm25.idf(t) for t in set(tokenize(query))}
-    own = set(tokenize(question)) & set(weights)
-    context = set(weights) - own
-    if own and context:
-        own_total = sum(weights[t] for t in own) or 1.0
-        context_total = sum(weights[t] for t in context) or 1.0
-        scale = context_total / own_total * OWN_WORDS_SHARE / (1.0 - OWN_WORDS_SHARE)
-        for t in own:
-            weights[t] *= scale
-    return weights
+def pool_rows(index: LoadedIndex, passages: list[Passage]) -> list[tuple[int, int]]:
+    """(sentence row, passage rank) of every sentence of ``passages``, first occurrence."""
+    seen: dict[int, int] = {}
+    for pos, p in enumerate(passages):
+        for si in index.chunks[p.chunk].sentences:
+            seen.setdefault(si, pos)
+    return list(seen.items())
 
 
-# Scoring weights: dense similarity is the backbone; IDF-weighted coverage of the question's
-# words (numbers and years included) breaks ties between sentences of the same passage; the
-# passage's rank adds a nudge. Swept on the gold set (see README, "Evaluation").
-W_COVERAGE = 0.4
-W_RANK = 0.02
+def score_view(
+    index: LoadedIndex,
+    view: QuestionView,
+    qvec: np.ndarray,
+    pool: list[tuple[int, int]],
+    fitted: Fitted,
+    words: SentenceWords | None,
+    reranker: Reranker | None = None,
+) -> Scored:
+    """Score the pool for one question (or part), judge the best, and say how sure we are."""
+    variant = "words" if view.words is not None and words is not None else "plain"
+    rows = [si for si, _ in pool]
+    X = candidate_features(index, view, qvec, rows, words if variant == "words" else None)
+    logits = fitted.scorer[variant].logits(X, FEATURES) if rows else np.zeros(0)
+    cands = [
+        _Candidate(si, pos, float(X[i, 0]), float(logits[i]), X[i])
+        for i, (si, pos) in enumerate(pool)
+    ]
+    cands.sort(key=lambda c: (-c.score, c.sentence))
+    if reranker is not None and cands:
+        cands = reranker.reorder(view.text, cands, [index.sentence_text(c.sentence) for c in cands])
+    scored = Scored(view, cands)
+    if cands:
+        best = cands[0]
+        margin = best.score - max((c.score for c in cands[1:]), default=best.score - LONE_MARGIN)
+        scored.evidence = assess(index, view, best.sentence, best.row, best.score, margin, words)
+    scored.confidence = confidence(scored.evidence.features, fitted, variant)
+    return scored
 
 
-def _coverage(weights: dict[str, float], tokens, sentence_tokens: set[str]) -> float:
-    total = sum(weights.get(t, 0.0) for t in tokens) or 1.0
-    return sum(weights.get(t, 0.0) for t in tokens if t in sentence_tokens) / total
+def own_words(words: Words | None, question: str, query: str) -> Words | None:
+    return words.since(len(query) - len(question)) if words is not None else None
 
 
-def score_candidates(
+def candidates(
     index: LoadedIndex,
     question: str,
     query: str,
-    qvec: np.ndarray,
-    passages: list[Passage],
-    parts: list[tuple[str, np.ndarray]] | None = None,
-) -> list[_Candidate]:
-    """Every sentence of the retrieved passages, scored against the question, best first.
+    k: int,
+    fitted: Fitted | None = None,
+    reranker: Reranker | None = None,
+) -> tuple[list[Passage], Scored]:
+    """The top-k passages for ``query`` and the question's scored candidates with a verdict.
 
-    ``parts`` are (text, vector) for each part of a compound question (``question_parts``);
-    each candidate then also gets a score against each part.
+    One model call: the query's vector and its words' vectors come from the same pass.
     """
-    weights = _question_weights(index, question, query)
-    part_tokens = [set(tokenize(text)) for text, _ in parts or ()]
-    seen: dict[int, _Candidate] = {}
-    for pos, p in enumerate(passages):
-        for si in index.chunks[p.chunk].sentences:
-            if si in seen:
-                continue
-            toks = set(tokenize(index.sentence_text(si)))
-            vec = index.sentence_vectors[si]
-            cand = _Candidate(si, pos, float(np.dot(vec, qvec)), _coverage(weights, weights, toks))
-            cand.score = cand.dense + W_COVERAGE * cand.coverage + W_RANK / (1 + pos)
-            if part_tokens:
-                cand.parts = tuple(
-                    float(np.dot(vec, pv)) + W_COVERAGE * _coverage(weights, pt, toks)
-                    for pt, (_, pv) in zip(part_tokens, parts or (), strict=True)
-                )
-            seen[si] = cand
-    return sorted(seen.values(), key=lambda c: (-c.score, c.sentence))
+    fitted = fitted or fitted_for(index.manifest.model)
+    qvec, qwords = encode_query(index, query)
+    ranked, _ = rank(index, query, depth_for(k), qvec=qvec)
+    pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
+    passages = [passage(index, r) for r in ranked[:k]]
+    words = sentence_words(index) if qwords is not None else None
+    view = QuestionView.of(index, question, query, own_words(qwords, question, query))
+    return passages, score_view(index, view, qvec, pool, fitted, words, reranker)
 
 
 # ------------------------------------------------------------------------------- selection
-
-#: A further sentence is quoted only if it scores within this margin of the best one.
-MARGIN = 0.08
-MAX_QUOTES = 3
-MAX_SENTENCES_PER_QUOTE = 3
-#: Sentences this similar (cosine) to a chosen one repeat its evidence and are left out.
-DUPLICATE_SIMILARITY = 0.92
-
-
-def _needs_previous(index: LoadedIndex, si: int) -> bool:
-    """The sentence opens with a word that points back ("It", "This", "The event" …)."""
-    return (
-        si > 0 and index.adjacent(si - 1, si) and bool(_ANAPHOR_RE.match(index.sentence_text(si)))
-    )
-
-
-def _assign_parts(cands: list[_Candidate], depth: int = 8) -> tuple[_Candidate, ...]:
-    """One distinct sentence per part of a compound question, maximising their summed scores."""
-    n = len(cands[0].parts)
-    tops = [sorted(cands, key=lambda c: -c.parts[i])[:depth] for i in range(n)]
-    best, best_total = None, -np.inf
-    for combo in itertools.product(*tops):
-        if len({c.sentence for c in combo}) < n:
-            continue
-        total = sum(c.parts[i] for i, c in enumerate(combo))
-        if total > best_total:
-            best, best_total = combo, total
-    return best or (cands[0],)
 
 
 def question_anchors(question: str) -> set[str]:
@@ -145,76 +140,97 @@ def question_anchors(question: str) -> set[str]:
     return anchors
 
 
-def _continue_groups(index: LoadedIndex, groups: list[list[int]], anchors: set[str]) -> None:
-    """Extend each quote with a neighbour that holds a number or name of the question it lacks.
+def _tokens(index: LoadedIndex, si: int) -> set[str]:
+    return set(tokenize(index.sentence_text(si)))
+
+
+def quote_group(index: LoadedIndex, si: int, anchors: set[str], taken: set[int]) -> list[int]:
+    """Sentence ``si``, with its predecessor when it opens by pointing back ("It", "This" …)
+    and with a neighbour that holds a number or name of the question it lacks.
 
     "How did the ranking change between 2018 and 2023?" needs "In 2023 it was placed at
     Tier 2." after the 2018 sentence; a neighbour that only repeats ordinary question words
     is not needed and stays out.
     """
-    taken = {si for g in groups for si in g}
-    for g in groups:
-        # the document's title counts as said: every sentence of "… in Laos" is about Laos
-        title = set(tokenize(index.docs[index.sentences[g[0]].doc].title))
-        while len(g) < MAX_SENTENCES_PER_QUOTE:
-            have = title.union(*(_tokens(index, si) for si in g))
-            wanted = {a for a in anchors if not known_token(a, have)}
-            extra = [
-                si
-                for si in (g[0] - 1, g[-1] + 1)
-                if si not in taken
-                and 0 <= si < len(index.sentences)
-                and (index.adjacent(si, g[0]) or index.adjacent(si, g[-1]))
-                and any(known_token(a, _tokens(index, si)) for a in wanted)
-            ]
-            if not extra:
-                break
-            g.append(extra[-1])  # the following sentence first: it continues the quote
-            g.sort()
-            taken.add(extra[-1])
+    g = [si]
+    points_back = _ANAPHOR_RE.match(index.sentence_text(si))
+    if si > 0 and si - 1 not in taken and index.adjacent(si - 1, si) and points_back:
+        g.insert(0, si - 1)
+    title = set(tokenize(index.docs[index.sentences[si].doc].title))  # the subject is said
+    while len(g) < MAX_SENTENCES_PER_QUOTE:
+        have = title.union(*(_tokens(index, s) for s in g))
+        wanted = {a for a in anchors if not known_token(a, have)}
+        extra = [
+            s
+            for s in (g[0] - 1, g[-1] + 1)
+            if s not in taken
+            and 0 <= s < len(index.sentences)
+            and (index.adjacent(s, g[0]) or index.adjacent(s, g[-1]))
+            and any(known_token(a, _tokens(index, s)) for a in wanted)
+        ]
+        if not extra:
+            break
+        g.append(extra[-1])  # the following sentence first: it continues the quote
+        g.sort()
+    taken.update(g)
+    return g
 
 
-def _tokens(index: LoadedIndex, si: int) -> set[str]:
-    return set(tokenize(index.sentence_text(si)))
+def _part_picks(parts: list[Scored], depth: int = 8) -> list[_Candidate]:
+    """One distinct sentence per part, maximising the summed scores."""
+    tops = [p.cands[:depth] for p in parts]
+    best, best_total = None, -np.inf
+    for combo in itertools.product(*tops):
+        if len({c.sentence for c in combo}) < len(combo):
+            continue
+        total = sum(c.score for c in combo)
+        if total > best_total:
+            best, best_total = combo, total
+    return list(best) if best else [p.cands[0] for p in parts]
 
 
-def select_sentences(
-    index: LoadedIndex, cands: list[_Candidate], anchors: set[str] | None = None
-) -> list[list[int]]:
-    """The quotes, as lists of adjacent sentence rows, most relevant first.
+def part_answers(
+    index: LoadedIndex, scored: Scored, fitted: Fitted, reranker: Reranker | None = None
+) -> list[int]:
+    """The sentence rows to quote, in the order of the question's parts.
 
-    Each quote is one sentence, plus the one before it when it opens with a word that points
-    back, plus a neighbour that holds a number or name of the question (``anchors``, from
-    ``question_anchors``) that the quote lacks. Another sentence scoring within ``MARGIN`` of
-    the best becomes a quote of its own (its refs stay its own), unless it repeats a chosen
-    one. A compound question starts with one sentence per part.
+    The best sentence for the whole question is always quoted (the verdict was about it). For
+    a compound question ("How many were brought home, and how many are still in centres?")
+    each part is encoded (one model call per part) and scored over the same candidates, and
+    another part's sentence is added only when its own confidence reaches the answer threshold.
     """
-    if not cands:
-        return []
-    best = cands[0]
-    groups: list[list[int]] = []
-    chosen_vecs: list[np.ndarray] = []
-    seeds = list(_assign_parts(cands)) if best.parts else [best]
-    seed_rows = {c.sentence for c in seeds}
-    for c in seeds + [c for c in cands if c.sentence not in seed_rows]:
-        if c.sentence not in seed_rows and c.score < best.score - MARGIN:
-            break
-        if any(c.sentence in g for g in groups):
+    best = scored.cands[0].sentence
+    texts = question_parts(scored.view.text)
+    if len(texts) < 2:
+        return [best]
+    pool = [(c.sentence, c.passage_rank) for c in scored.cands]
+    words = sentence_words(index)
+    parts = []
+    for text in texts:
+        pvec, pwords = encode_query(index, text)
+        view = QuestionView.of(index, text, text, pwords if words is not None else None)
+        parts.append(score_view(index, view, pvec, pool, fitted, words, reranker))
+    picks = _part_picks(parts)
+    picked = {p.sentence for p in picks}
+    chosen = {best: _best_part(best, parts)}
+    for i, (part, pick) in enumerate(zip(parts, picks, strict=True)):
+        if pick.sentence in chosen:
             continue
-        vec = np.asarray(index.sentence_vectors[c.sentence], dtype=np.float32)
-        vec = vec / (float(np.linalg.norm(vec)) or 1.0)
-        if chosen_vecs and max(float(np.dot(vec, v)) for v in chosen_vecs) >= DUPLICATE_SIMILARITY:
-            continue
-        if len(groups) >= MAX_QUOTES:
-            break
-        group = [c.sentence]
-        if _needs_previous(index, c.sentence) and not any(c.sentence - 1 in g for g in groups):
-            group.insert(0, c.sentence - 1)
-        groups.append(group)
-        chosen_vecs.append(vec)
-    if anchors:
-        _continue_groups(index, groups, anchors)
-    return groups
+        # judge the sentence quoted for this part against those no other part quotes: the
+        # answer to "how many remained?" is no rival of the answer to "how many came home?"
+        rivals = [c.score for c in part.cands if c.sentence not in picked]
+        margin = pick.score - max(rivals, default=pick.score - LONE_MARGIN)
+        ev = assess(index, part.view, pick.sentence, pick.row, pick.score, margin, words)
+        variant = "words" if part.view.words is not None and words is not None else "plain"
+        if confidence(ev.features, fitted, variant) >= fitted.answer:
+            chosen[pick.sentence] = i
+    return sorted(chosen, key=lambda si: (chosen[si], si))
+
+
+def _best_part(si: int, parts: list[Scored]) -> int:
+    """The part whose scores rank sentence ``si`` highest (where its quote belongs)."""
+    ranks = [next((r for r, c in enumerate(p.cands) if c.sentence == si), 99) for p in parts]
+    return int(np.argmin(ranks))
 
 
 def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
@@ -248,6 +264,7 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
 
 
 def _references(index: LoadedIndex, quotes: list[Quote]) -> list[Reference]:
+    """The References entries of the numbers the shown quotes carry, and no others."""
     out: list[Reference] = []
     seen = set()
     for q in quotes:
@@ -256,59 +273,55 @@ def _references(index: LoadedIndex, quotes: list[Quote]) -> list[Reference]:
             if (q.doc_id, n) in seen:
                 continue
             seen.add((q.doc_id, n))
-            out.append(
-                Reference(
-                    q.doc_id,
-                    n,
-                    refs.get(n, "(this number has no entry in the source's References list)"),
-                )
-            )
+            text = refs.get(n, "(this number has no entry in the source's References list)")
+            out.append(Reference(q.doc_id, n, text))
     return out
 
 
-def candidates(
-    index: LoadedIndex, question: str, query: str, k: int
-) -> tuple[list[Passage], list[_Candidate]]:
-    """The top-k passages for ``query`` and their sentences scored against ``question``.
-
-    The best candidate carries its evidence (``.evidence``): it decides whether the text
-    answers at all.
-    """
-    ranked, qvec = rank(index, query, depth_for(k))
-    passages = [passage(index, r) for r in ranked[:k]]
-    if qvec is None:  # an empty index: nothing to score
-        return passages, []
-    parts = question_parts(question)
-    encoded = [(p, index.encode(p)) for p in parts] if len(parts) > 1 else None
-    cands = score_candidates(index, question, query, qvec, passages, encoded)
-    if cands:
-        cands[0].evidence = assess(index, question, query, cands[0], query != question)
-    return passages, cands
+def outcome_of(conf: float, fitted: Fitted) -> str:
+    """ "answered", "tentative" or "not_found" for a confidence, by the fitted thresholds."""
+    if conf >= fitted.answer:
+        return "answered"
+    return "tentative" if conf >= fitted.tentative else "not_found"
 
 
 def answer_with_index(
-    index: LoadedIndex, question: str, k: int = 5, history: list[str] | None = None
+    index: LoadedIndex,
+    question: str,
+    k: int = 5,
+    history: list[str] | None = None,
+    fitted: Fitted | None = None,
+    reranker: Reranker | None = None,
 ) -> Answer:
-    """Answer ``question`` from a loaded index (``qa.answer`` on the default index)."""
+    """Answer ``question`` from a loaded index (``qa.answer`` on the default index).
+
+    ``fitted`` replaces the shipped models (evaluation uses the leave-one-article-out ones);
+    ``reranker`` a cross-encoder (default: ``index.reranker``, from QA_RERANKER, if any).
+    """
     question = clean_question(question)
     k = check_k(k)
     history = clean_history(history)
     query = resolve_query(question, history)
-    passages, cands = candidates(index, question, query, k)
-    best = cands[0] if cands else None
-    evidence = best.evidence if best is not None and best.evidence else Evidence(NO_EVIDENCE)
-    calibration = calibration_for(index.manifest.model)
-    conf = confidence(evidence.features, calibration)
-    ans = Answer(
-        question=question, found=False, passages=passages, query=query, confidence=round(conf, 4)
-    )
-    if best is not None and conf < calibration.get("threshold", 0.5):
-        ans.reasons = list(evidence.reasons)
-    elif best is not None:
-        groups = select_sentences(index, cands, question_anchors(question))
-        by_sentence = {c.sentence: c.score for c in cands}
-        ans.quotes = [_quote(index, g, max(by_sentence.get(s, 0.0) for s in g)) for g in groups]
+    fitted = fitted or fitted_for(index.manifest.model)
+    reranker = reranker if reranker is not None else index.reranker
+    passages, scored = candidates(index, question, query, k, fitted, reranker)
+    conf = scored.confidence
+    outcome = outcome_of(conf, fitted) if scored.cands else "not_found"
+    ans = Answer(question=question, found=False, passages=passages, query=query)
+    ans.confidence = round(conf, 4)
+    ans.outcome = outcome
+    if outcome != "answered":
+        ans.reasons = list(scored.evidence.reasons)
+    if outcome != "not_found":
+        by_row = {c.sentence: c.score for c in scored.cands}
+        if outcome == "answered":
+            rows = part_answers(index, scored, fitted, reranker)
+        else:
+            rows = [scored.cands[0].sentence]
+        anchors, taken = question_anchors(question), set(rows)
+        groups = [quote_group(index, si, anchors, taken) for si in rows]
+        ans.quotes = [_quote(index, g, max(by_row.get(s, 0.0) for s in g)) for g in groups]
         ans.references = _references(index, ans.quotes)
-        ans.found = True
+        ans.found = outcome == "answered"
     ans.markdown = render_markdown(ans, multi_doc=len(index.docs) > 1)
     return ans

@@ -19,6 +19,7 @@ from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexErr
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
 from .onnx_embedding import OnnxEmbedder
 from .questions import check_k, clean_question
+from .reranker import reranker_for
 from .results import Answer, Passage, Verification
 from .retrieval import retrieve_with_index
 from .settings import Settings
@@ -47,6 +48,7 @@ def load_with_settings(settings: Settings, show_progress: bool | None = None) ->
         max_file_bytes=settings.max_file_bytes,
     )
     idx.search_threads = settings.search_threads
+    idx.reranker = reranker_for(settings.reranker)
     return idx
 
 

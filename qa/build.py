@@ -19,7 +19,7 @@ from ._version import __version__
 from .backend import export_or_note
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
-from .corpus import Document
+from .corpus import Document, strip_markers
 from .embedding import (
     Embedder,
     default_show_progress,
@@ -41,6 +41,7 @@ from .storage import (
     stage_hook,
     swap_in,
 )
+from .wordvec import write_word_vectors
 
 
 @dataclass
@@ -252,6 +253,8 @@ def _build_locked(
         tmp = _make_temp_dir(index_dir)
         try:
             manifest.build_seconds = round(time.perf_counter() - t0, 3)
+            texts = [strip_markers(s.text) for s in sentences]
+            write_word_vectors(tmp, embedder, texts, sent_keys, previous=index_dir)
             save(tmp, built, index_kind, exact_max_chunks, pause=stage_hook)
             freeze(tmp)
             fsync_dir(tmp)

@@ -12,20 +12,19 @@ import json
 import logging
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from . import evaluate
+from . import eval_cli
 from .answer import answer_with_index
 from .api import load_with_settings
 from .backend import wants_export
 from .build import build_index
-from .calibration import calibrate
 from .chunking import ChunkerSettings
 from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
 from .loaded import LoadedIndex
 from .onnx_embedding import cache_dir_for
 from .render import render_verification
+from .reranker import reranker_for
 from .retrieval import retrieve_with_index
 from .settings import Settings
 from .verify import check_text, verify_with_index
@@ -99,6 +98,8 @@ def cmd_search(args, settings: Settings) -> int:
 
 def cmd_ask(args, settings: Settings) -> int:
     idx = _load(settings)
+    if args.reranker:
+        idx.reranker = reranker_for(args.reranker)
     with idx.serving():
         ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
     if args.json:
@@ -119,38 +120,6 @@ def cmd_verify(args, settings: Settings) -> int:
     else:
         print(render_verification(result))
     return 0 if result.ok else NOT_VERIFIED
-
-
-def cmd_eval(args, settings: Settings) -> int:
-    questions = evaluate.load_questions(args.questions)  # a bad file fails before any build
-    idx = _load(settings)
-    if args.calibrate:
-        cal = calibrate(idx, questions)
-        cv = cal["cross_validated"]
-        print(
-            f"calibrated abstention on {cal['questions']} questions: weights {cal['weights']}, "
-            f"bias {cal['bias']}; 5-fold cross-validated abstention recall "
-            f"{cv['abstention_recall']:.3f}, answerable wrongly abstained "
-            f"{cv['wrongly_abstained']:.3f}"
-        )
-    ret = evaluate.evaluate_retrieval(idx, questions)
-    base = evaluate.evaluate_baseline(settings.corpus_dir, idx.embedder, questions)
-    results: dict[str, object] = {"retrieval": [asdict(ret), asdict(base)]}
-    print("Retrieval (answerable standalone questions; hit = passage contains an answer)")
-    print(evaluate.HEADER)
-    print(ret.row())
-    print(base.row())
-    if ret.misses:
-        print(f"not at rank 1: {', '.join(ret.misses)}")
-    if hasattr(evaluate, "evaluate_answers"):
-        ans = evaluate.evaluate_answers(idx, questions)
-        results["answers"] = asdict(ans)
-        print()
-        print(ans.table())
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0
 
 
 def cmd_serve(args, settings: Settings) -> int:
@@ -196,6 +165,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     a.add_argument("-k", type=int, default=5, help="passages to draw quotes from (1-50)")
     a.add_argument("--history", action="append", help="a previous question (repeatable)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     a.set_defaults(func=cmd_ask)
 
     f = sub.add_parser(
@@ -207,15 +177,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     f.add_argument("--json", action="store_true", help="print the Verification as JSON")
     f.set_defaults(func=cmd_verify)
 
-    e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
-    e.add_argument("--questions", default="eval/questions.jsonl")
-    e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
-    e.add_argument(
-        "--calibrate",
-        action="store_true",
-        help="refit the abstention model on the gold set (writes qa/calibration.json)",
-    )
-    e.set_defaults(func=cmd_eval)
+    eval_cli.add_parser(sub, common)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
     v.add_argument(

@@ -51,3 +51,7 @@ class IndexBusyError(IndexError_):
 
 class EvalDataError(QAError):
     """An evaluation file (such as the gold questions) cannot be read or has a bad line."""
+
+
+class RerankerError(ModelError):
+    """The cross-encoder named by QA_RERANKER or --reranker cannot be used."""

@@ -1,11 +1,15 @@
-"""Score retrieval (and answers) on the gold question set in ``eval/questions.jsonl``.
+"""Score retrieval and answers on a question set (``eval/questions.jsonl`` and the others).
 
-A passage is a hit when it contains one of the question's acceptable answer substrings.
+A passage or quote is a hit when it contains one of the question's acceptable answer
+substrings. Answers are scored by outcome (answered / tentative / not found), citation of
+the answer span, references, quote length and the calibration of their confidence.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from .sources import load_corpus
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 #: Written apart from the method and never used to fit or tune it: a check of generality.
 HELD_OUT_QUESTIONS = Path("eval/heldout2.jsonl")
+HELD_OUT_SETS = (HELD_OUT_QUESTIONS, Path("eval/heldout3.jsonl"))
 
 
 @dataclass(frozen=True)
@@ -151,98 +156,188 @@ def to_json(*scores) -> str:
 
 # ------------------------------------------------------------------------------- answers
 
+#: A marker run: [n] (with a page suffix such as ": 14"), notes [a] and tags [citation needed].
+_RUN_RE = re.compile(r"(?:\[[^\]\n]{1,40}\](?::\s?[\d–-]+)?)+")
+_REF_RE = re.compile(r"\[(\d{1,4})\]")
+#: Confidence bands of the reliability table.
+BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0001)
+
+
+def span_refs(text: str, end: int, paragraph_end: int) -> tuple[int, ...]:
+    """The refs the source gives the text ending at ``end``: the first run of numbered markers
+    after it in its paragraph (notes and tags are not references); () when none follows."""
+    for m in _RUN_RE.finditer(text, end, paragraph_end):
+        refs = tuple(int(n) for n in _REF_RE.findall(m.group(0)))
+        if refs:
+            return refs
+    return ()
+
+
+def _paragraph_end(index: LoadedIndex, doc: int, pos: int) -> int:
+    for si, s in enumerate(index.sentences):
+        if s.doc == doc and s.start <= pos < s.span_end:
+            return index.sentences[index.paragraph_sentences(si)[-1]].span_end
+    return pos
+
+
+def cited_refs(index: LoadedIndex, quotes, answers: tuple[str, ...]) -> tuple[set[int], bool, bool]:
+    """Refs of the answer spans in the shown quotes; whether each lies within its quote's refs;
+    whether every acceptable answer was found.
+
+    Each acceptable answer found in a quote (its first occurrence, quotes in order) gets the
+    refs of the marker run that follows it in its paragraph; markers inside the quote before
+    it do not count.
+    """
+    cited: set[int] = set()
+    within = True
+    found = 0
+    for a in answers:
+        for q in quotes:
+            at = q.text.find(a)
+            if at < 0:
+                continue
+            doc = index.doc_by_id[q.doc_id]
+            end = q.start + at + len(a)
+            refs = span_refs(index.docs[doc].text, end, _paragraph_end(index, doc, end - 1))
+            cited.update(refs)
+            within &= set(refs) <= set(q.refs)
+            found += 1
+            break
+    return cited, within, found == len(answers)
+
+
+def citation_ok(index: LoadedIndex, quotes, q: GoldQuestion) -> bool:
+    """The answer spans carry exactly the gold refs (within their quotes' refs).
+
+    When only some acceptable answers are shown (one part of a two-part question), their refs
+    must be among the gold ones: the quote is cited right, the answer is incomplete.
+    """
+    cited, within, complete = cited_refs(index, quotes, q.answers)
+    gold = set(q.refs)
+    return within and (cited == gold or (not complete and bool(cited) and cited < gold))
+
 
 @dataclass
 class AnswerScores:
-    """Answer-level figures over the gold set (see README for definitions)."""
+    """Answer-level figures over a question set (see README, "Evaluation")."""
 
+    name: str
     questions: int
     answerable: int
     unanswerable: int
-    answer_at_1: float
-    answer_any: float
+    answer_at_1: float  # first shown quote (answered or tentative) holds an answer
+    answered_right: float  # answered, and the first quote holds an answer
     citation_accuracy: float
     citation_checked: int
-    abstention_precision: float
-    abstention_recall: float
-    wrongly_abstained: float
+    reference_precision: float
+    abstention_recall: float  # unanswerable, not answered (tentative or not found)
+    abstention_not_found: float  # unanswerable, told "not found"
+    wrongly_refused: float  # answerable, told "not found"
+    not_answered: float  # answerable, tentative or not found
+    confident_wrong: float  # of shown quotes with confidence >= 0.9, the share wrong
+    confident_n: int
+    mean_quotes: float
     mean_first_quote_chars: float
     mean_quoted_chars: float
     followup_answer_at_1: float
+    references_not_shown: int  # answers listing a reference no shown quote carries
+    reliability: list = field(default_factory=list)  # [confidence, right] per shown quote
     failures: dict = field(default_factory=dict)
 
-    def table(self) -> str:
-        rows = [
-            ("answer@1 (first quote holds an answer)", self.answer_at_1),
-            ("answer@any (some quote holds an answer)", self.answer_any),
-            (f"citation accuracy ({self.citation_checked} quotes checked)", self.citation_accuracy),
-            ("abstention precision", self.abstention_precision),
-            ("abstention recall", self.abstention_recall),
-            ("answerable wrongly abstained", self.wrongly_abstained),
-            ("follow-up answer@1", self.followup_answer_at_1),
-            ("mean first-quote length (chars)", self.mean_first_quote_chars),
-            ("mean characters quoted per answer", self.mean_quoted_chars),
-        ]
-        head = (
-            f"Answers ({self.questions} questions: {self.answerable} answerable, "
-            f"{self.unanswerable} not)"
-        )
-        body = "\n".join(f"  {name:<44} {value:8.3f}" for name, value in rows)
-        fails = "\n".join(f"  {k}: {', '.join(v)}" for k, v in self.failures.items() if v)
-        return head + "\n" + body + ("\n" + fails if fails else "")
+    @property
+    def wrongly_abstained(self) -> float:
+        """The old name of ``wrongly_refused``."""
+        return self.wrongly_refused
 
 
-def evaluate_answers(index: LoadedIndex, questions: list[GoldQuestion], k: int = 5) -> AnswerScores:
+def _share(a: int, b: int) -> float:
+    return a / b if b else 0.0
 
+
+def evaluate_answers(
+    index: LoadedIndex, questions: list[GoldQuestion], k: int = 5, name: str = "", **kwargs
+) -> AnswerScores:
+    """Score ``answer_with_index`` on ``questions``; ``kwargs`` go to it (fitted, reranker)."""
     answerable = [q for q in questions if q.answerable]
-    unanswerable = [q for q in questions if not q.answerable]
-    hit1, hit_any, cite_ok, cite_n, abstained_ok, abstained_bad = 0, 0, 0, 0, 0, 0
-    first_chars, all_chars = [], []
-    fu_total, fu_hit = 0, 0
-    fails: dict[str, list[str]] = {"answer@1": [], "citation": [], "abstained": [], "answered": []}
+    unans = len(questions) - len(answerable)
+    c = dict.fromkeys(("right", "answered_right", "cite_ok", "cite_n", "abst", "abst_nf",
+                       "refused", "not_answered", "fu_n", "fu_hit", "ref_hit", "ref_n",
+                       "bad_refs"), 0)  # fmt: skip
+    first_chars, all_chars, n_quotes, reliability = [], [], [], []
+    fails: dict[str, list[str]] = {k: [] for k in ("answer@1", "citation", "refused",
+                                                  "tentative", "answered")}  # fmt: skip
     for q in questions:
-        ans = answer_with_index(index, q.question, k=k, history=list(q.history))
+        ans = answer_with_index(index, q.question, k=k, history=list(q.history), **kwargs)
+        shown = ans.quotes if ans.outcome != "not_found" else []
+        right = bool(shown) and any(a in shown[0].text for a in q.answers) and q.answerable
+        carried = {(x.doc_id, r) for x in shown for r in x.refs}
+        c["bad_refs"] += any((r.doc_id, r.number) not in carried for r in ans.references)
+        if shown:
+            reliability.append([round(ans.confidence, 4), int(right)])
+        if ans.outcome == "answered":
+            n_quotes.append(len(shown))
+            first_chars.append(len(shown[0].text))
+            all_chars.append(sum(len(x.text) for x in shown))
         if not q.answerable:
-            if not ans.found:
-                abstained_ok += 1
-            else:
+            c["abst"] += ans.outcome != "answered"
+            c["abst_nf"] += ans.outcome == "not_found"
+            if ans.outcome == "answered":
                 fails["answered"].append(q.id)
             continue
-        if q.history:
-            fu_total += 1
-        if not ans.found:
-            abstained_bad += 1
-            fails["abstained"].append(q.id)
-            continue
-        first_chars.append(len(ans.quotes[0].text))
-        all_chars.append(sum(len(x.text) for x in ans.quotes))
-        holding = [x for x in ans.quotes if any(a in x.text for a in q.answers)]
-        if holding:
-            hit_any += 1
-            cite_n += 1
-            if tuple(sorted(holding[0].refs)) == tuple(sorted(q.refs)):
-                cite_ok += 1
-            else:
-                fails["citation"].append(q.id)
-        if any(a in ans.quotes[0].text for a in q.answers):
-            hit1 += 1
-            fu_hit += bool(q.history)
-        else:
+        c["fu_n"] += bool(q.history)
+        c["refused"] += ans.outcome == "not_found"
+        c["not_answered"] += ans.outcome != "answered"
+        if ans.outcome == "not_found":
+            fails["refused"].append(q.id)
+        elif ans.outcome == "tentative":
+            fails["tentative"].append(q.id)
+        if not right:
             fails["answer@1"].append(q.id)
-    n_abst = abstained_ok + abstained_bad
+            continue
+        c["right"] += 1
+        c["answered_right"] += ans.outcome == "answered"
+        c["fu_hit"] += bool(q.history)
+        c["cite_n"] += 1
+        if citation_ok(index, shown, q):
+            c["cite_ok"] += 1
+        else:
+            fails["citation"].append(q.id)
+        listed = {r.number for r in ans.references}
+        c["ref_hit"] += len(listed & set(q.refs))
+        c["ref_n"] += len(listed)
+    confident = [r for r in reliability if r[0] >= 0.9]
+    n_ans = len(answerable)
     return AnswerScores(
+        name=name,
         questions=len(questions),
-        answerable=len(answerable),
-        unanswerable=len(unanswerable),
-        answer_at_1=hit1 / len(answerable) if answerable else 0.0,
-        answer_any=hit_any / len(answerable) if answerable else 0.0,
-        citation_accuracy=cite_ok / cite_n if cite_n else 0.0,
-        citation_checked=cite_n,
-        abstention_precision=abstained_ok / n_abst if n_abst else 1.0,
-        abstention_recall=abstained_ok / len(unanswerable) if unanswerable else 1.0,
-        wrongly_abstained=abstained_bad / len(answerable) if answerable else 0.0,
+        answerable=n_ans,
+        unanswerable=unans,
+        answer_at_1=_share(c["right"], n_ans),
+        answered_right=_share(c["answered_right"], n_ans),
+        citation_accuracy=_share(c["cite_ok"], c["cite_n"]),
+        citation_checked=c["cite_n"],
+        reference_precision=_share(c["ref_hit"], c["ref_n"]) if c["ref_n"] else 1.0,
+        abstention_recall=_share(c["abst"], unans) if unans else 1.0,
+        abstention_not_found=_share(c["abst_nf"], unans) if unans else 1.0,
+        wrongly_refused=_share(c["refused"], n_ans),
+        not_answered=_share(c["not_answered"], n_ans),
+        confident_wrong=_share(sum(1 for r in confident if not r[1]), len(confident)),
+        confident_n=len(confident),
+        mean_quotes=float(np.mean(n_quotes)) if n_quotes else 0.0,
         mean_first_quote_chars=float(np.mean(first_chars)) if first_chars else 0.0,
         mean_quoted_chars=float(np.mean(all_chars)) if all_chars else 0.0,
-        followup_answer_at_1=fu_hit / fu_total if fu_total else 0.0,
+        followup_answer_at_1=_share(c["fu_hit"], c["fu_n"]),
+        references_not_shown=c["bad_refs"],
+        reliability=reliability,
         failures=fails,
     )
+
+
+def reliability_table(pairs: list) -> list[tuple[str, int, float]]:
+    """(band, count, share right) for each confidence band of ``[confidence, right]`` pairs."""
+    rows = []
+    for lo, hi in itertools.pairwise(BANDS):
+        inside = [r for c, r in pairs if lo <= c < hi]
+        label = f"{lo:.1f}–{min(hi, 1.0):.1f}"
+        rows.append((label, len(inside), _share(sum(inside), len(inside))))
+    return rows

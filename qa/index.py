@@ -144,9 +144,11 @@ def save(
 
 
 def _finish_manifest(directory: Path, manifest: Manifest) -> None:
-    """Record every data file's size and checksum, then write the manifest (last)."""
+    """Record every file's size and checksum (the data files and optional ones such as word
+    vectors), then write the manifest, last."""
     manifest.files = {}
-    for name in DATA_FILES:
+    extra = sorted(p.name for p in directory.iterdir() if p.is_file() and p.name not in DATA_FILES)
+    for name in [*DATA_FILES, *(n for n in extra if n != "manifest.json")]:
         size = (directory / name).stat().st_size
         manifest.files[name] = {"bytes": size, "sha256": file_sha256(directory / name)}
     manifest.save(directory / "manifest.json")
@@ -180,7 +182,7 @@ def read_manifest(index_dir: Path) -> Manifest:
     if version < FORMAT_VERSION:
         raise StaleIndexError(f"index {index_dir} has old format version {version}; {FIX}")
     manifest = Manifest.from_json(raw, str(path))
-    for name in DATA_FILES:
+    for name in dict.fromkeys([*DATA_FILES, *manifest.files]):
         p = index_dir / name
         info = manifest.files.get(name)
         if info is None:

@@ -62,6 +62,8 @@ class LoadedIndex:
         self.sentence_vectors = sentence_vectors
         self.sentence_faiss = sentence_faiss
         self.search_threads = search_threads
+        #: a cross-encoder for candidate sentences (``qa.reranker``), set from the settings
+        self.reranker: Any = None
         self.integrity = integrity
         # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
         lengths = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from .results import Answer, Quote, Verification
 
+#: The label of a tentative answer: it is the closest the text comes, not an answer.
+TENTATIVE = "**The text may not answer this.** The closest it comes"
+
 
 def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
     """``(7, 8, 9)`` → ``[7][8][9]``; with ``pages={2: "14"}``, ``(2,)`` → ``[2]: 14``."""
@@ -41,29 +44,45 @@ def why_not(reasons: list[str]) -> str:
     return "The closest passage " + "; it ".join(reasons) + "."
 
 
-def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
-    """The answer as Markdown: block quotes tagged with [n], then the References."""
+def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
     lines: list[str] = []
+    for q in ans.quotes:
+        lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
+        lines.append(f"> — *{_where(q, multi_doc)}*")
+        lines.extend(f"> *{m}*" for m in claim_marks(q))
+        lines.append("")
+    if notes_of(ans):
+        lines.append("**Notes**")
+        lines.append("")
+        lines.extend(f"- [{label}] {text}" for label, text in notes_of(ans))
+        lines.append("")
+    if ans.references:
+        lines.append("**References**")
+        lines.append("")
+        for r in ans.references:
+            prefix = f"{r.doc_id}: " if multi_doc else ""
+            lines.append(f"- [{r.number}] {prefix}{r.text}")
+    return lines
+
+
+def _where(q: Quote, multi_doc: bool) -> str:
+    return f"{q.title}, {q.section}" if q.section else q.title
+
+
+def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
+    """The answer as Markdown: block quotes tagged with [n], then the References.
+
+    A tentative answer is labelled as the closest the text comes, with its confidence and
+    what the passage seems to lack; "not found" shows the closest passages for context.
+    """
     if ans.found:
-        for q in ans.quotes:
-            where = f"{q.title}, {q.section}" if q.section else q.title
-            lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
-            lines.append(f"> — *{where}*" if multi_doc or q.section else f"> — *{q.title}*")
-            lines.extend(f"> *{m}*" for m in claim_marks(q))
-            lines.append("")
-        if notes_of(ans):
-            lines.append("**Notes**")
-            lines.append("")
-            lines.extend(f"- [{label}] {text}" for label, text in notes_of(ans))
-            lines.append("")
-        if ans.references:
-            lines.append("**References**")
-            lines.append("")
-            for r in ans.references:
-                prefix = f"{r.doc_id}: " if multi_doc else ""
-                lines.append(f"- [{r.number}] {prefix}{r.text}")
-        return "\n".join(lines).rstrip() + "\n"
-    lines.append("**The text does not say.** No passage of the source answers this question.")
+        return "\n".join(_quotes(ans, multi_doc)).rstrip() + "\n"
+    if ans.outcome == "tentative" and ans.quotes:
+        lines = [f"{TENTATIVE} (confidence {ans.confidence:.0%} that it answers):", ""]
+        if ans.reasons:
+            lines[1:1] = ["", why_not(ans.reasons)]
+        return "\n".join(lines + _quotes(ans, multi_doc)).rstrip() + "\n"
+    lines = ["**The text does not say.** No passage of the source answers this question."]
     if ans.reasons:
         lines.append("")
         lines.append(why_not(ans.reasons))

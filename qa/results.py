@@ -65,14 +65,18 @@ class Answer:
     """The answer to a question.
 
     Attributes:
-        found: False when the source does not answer the question.
-        quotes: verbatim quotes, most relevant first (empty when not found).
-        references: full entries for every number cited by the quotes.
+        found: True when the source answers the question (``outcome == "answered"``).
+        outcome: "answered"; "tentative" (the quote shown is the closest the text comes,
+            not an answer: the confidence says how likely it is to be right); "not_found".
+        quotes: verbatim quotes, most relevant first: the answer, or the one tentative quote
+            (empty when not found).
+        references: full entries for every number the shown quotes carry, and no others.
         markdown: the rendered answer.
         passages: the retrieved passages the quotes were drawn from (closest passages when
             not found).
         question: the question as asked; ``query`` what was searched (follow-ups resolved).
-        confidence: calibrated probability that the source answers the question.
+        confidence: calibrated probability that the first quote answers the question (of
+            answers shown at 0.9 or more, 95% or more were right on held-out questions).
         reasons: when not found, what the closest passage lacks that the question needs
             ("never mentions Thailand"); empty when it was judged too far from the question.
     """
@@ -86,6 +90,7 @@ class Answer:
     query: str = ""
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    outcome: str = "not_found"
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""

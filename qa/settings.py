@@ -48,6 +48,8 @@ class Settings:
             (``QA_EXACT_MAX_CHUNKS``).
         backend: what encodes questions: ``auto`` (a checked ONNX export on the CPU, else
             torch), ``onnx`` or ``torch`` (``QA_BACKEND``).
+        reranker: a local sentence-transformers CrossEncoder directory that re-ranks candidate
+            sentences; None: none (``QA_RERANKER``).
         max_file_mb: corpus files larger than this many MB are skipped (``QA_MAX_FILE_MB``).
         host: address the web app listens on (``QA_HOST``).
         port: port the web app listens on (``QA_PORT``).
@@ -62,6 +64,7 @@ class Settings:
     exact_max_chunks: int = 20_000
     max_file_mb: float = 10.0
     backend: str = "auto"
+    reranker: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
 
@@ -162,6 +165,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0)),
     "max_file_mb": ("QA_MAX_FILE_MB", _megabytes),
     "backend": ("QA_BACKEND", _backend),
+    "reranker": ("QA_RERANKER", _text),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
 }

@@ -125,7 +125,8 @@ def _check_answer(idx, ans, question_sent):
     assert 0.0 <= ans.confidence <= 1.0
     for q in ans.quotes:
         assert idx.document_text(q.doc_id)[q.start : q.end] == q.text
-    if not ans.found:
+    assert ans.found == (ans.outcome == "answered")
+    if ans.outcome == "not_found":
         assert ans.quotes == [] and ans.passages  # abstains, shows the closest passages
     json.dumps(ans.to_dict(), ensure_ascii=False).encode("utf-8")  # serializable, encodable
 
