@@ -216,6 +216,31 @@ class OnnxEmbedder:
     def encode_query(self, text: str) -> np.ndarray:
         return self._run([text])[0]
 
+    def encode_query_words(self, text: str) -> TokenVectors:
+        """One question's vector and its token vectors, from one run (``qa.wordvec``)."""
+        tokenizer, session = self._load()
+        e = tokenizer.encode(text)
+        ids = np.asarray([e.ids], dtype=np.int64)
+        mask = np.asarray([e.attention_mask], dtype=np.int64)
+        types = np.asarray([e.type_ids], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = session.run(None, {k: feeds[k] for k in self.export.inputs})[0]
+        vec = pool(hidden, mask, self.export.pooling)[0]
+        return TokenVectors(
+            vec, np.asarray(hidden[0], np.float32), list(e.word_ids), list(e.offsets)
+        )
+
+
+@dataclass(frozen=True)
+class TokenVectors:
+    """A text's pooled vector, its token vectors, and each token's word index and offsets
+    (None and (0, 0) for the special tokens), as a fast tokenizer gives them."""
+
+    vector: np.ndarray
+    tokens: np.ndarray
+    word_ids: list[int | None]
+    offsets: list[tuple[int, int]]
+
 
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
     """Token vectors → one L2-normalised float32 vector per text, as sentence-transformers."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,24 @@ def _group(model: Any, text: str, tokens: np.ndarray) -> Words:
     )
     if len(enc["input_ids"]) != len(tokens):  # a tokenizer we do not understand: no words
         return Words((), np.zeros((0, tokens.shape[1]), dtype=np.float32))
+    return group_words(text, tokens, enc.word_ids(), enc["offset_mapping"])
+
+
+def group_words(
+    text: str, tokens: np.ndarray, word_ids: Sequence[int | None], offsets: Sequence[Any]
+) -> Words:
+    """Content words of ``text`` and their vectors: each word's token vectors averaged.
+
+    ``word_ids`` and ``offsets`` are a fast tokenizer's (transformers' or the ``tokenizers``
+    package's, which give the same), aligned with ``tokens``.
+    """
     pieces: dict[int, list[int]] = {}
-    for pos, wid in enumerate(enc.word_ids()):
+    for pos, wid in enumerate(word_ids):
         if wid is not None:
             pieces.setdefault(wid, []).append(pos)
     words, vecs, starts = [], [], []
     for positions in pieces.values():
-        a, b = enc["offset_mapping"][positions[0]][0], enc["offset_mapping"][positions[-1]][1]
+        a, b = offsets[positions[0]][0], offsets[positions[-1]][1]
         word = text[a:b].lower()
         if _content(word):
             words.append(word)
@@ -106,20 +118,27 @@ def encode_query(index: Any, query: str) -> tuple[np.ndarray, Words | None]:
     Falls back to ``index.encode`` (no words) when the embedder is not a sentence-transformers
     model.
     """
+    words_of = getattr(index.embedder, "encode_query_words", None)
+    if words_of is not None:  # the ONNX export: one run gives both (qa.onnx_embedding)
+        if index.integrity is not None:
+            index.integrity.require()
+        t = words_of(query)
+        if t.vector.shape[-1] != index.faiss_index.d:
+            return index.encode(query), None  # raises the index's own "rebuild" error
+        return t.vector, group_words(query, t.tokens, t.word_ids, t.offsets)
     model = st_model(index.embedder)
     if model is None:
         return index.encode(query), None
     import torch  # deferred: loaded with the model already; the thread setting needs it
 
-    from .embedding import QUERY_THREADS
-
+    threads = int(getattr(index.embedder, "query_threads", 1) or 1)
     previous = torch.get_num_threads()
-    if QUERY_THREADS > 0 and previous != QUERY_THREADS:
-        torch.set_num_threads(QUERY_THREADS)
+    if previous != threads:
+        torch.set_num_threads(threads)
     try:
         out = model.encode([query], output_value=None, batch_size=1, convert_to_numpy=False)[0]
     finally:
-        if QUERY_THREADS > 0 and previous != QUERY_THREADS:
+        if previous != threads:
             torch.set_num_threads(previous)
     vec = out["sentence_embedding"].float().cpu().numpy()
     vec = np.ascontiguousarray(vec / (np.linalg.norm(vec) or 1.0), dtype=np.float32)

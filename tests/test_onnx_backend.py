@@ -209,8 +209,27 @@ def test_gold_answers_are_identical_between_backends(real_index, real_embedder):
     def key(idx, q):
         a = answer_with_index(idx, q.question, history=list(q.history) or None)
         quotes = [(x.doc_id, x.start, x.end, x.text, x.refs) for x in a.quotes]
-        return a.found, quotes, [r.number for r in a.references]
+        refs = [r.number for r in a.references]
+        return a.found, a.outcome, round(a.confidence, 3), quotes, refs
 
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
     differ = [q.id for q in questions if key(onnx, q) != key(torch, q)]
     assert len(questions) == 150 and differ == []
+
+
+@pytest.mark.slow
+def test_the_export_gives_the_question_word_vectors_torch_gives(real_index, real_embedder):
+    """The answerer's soft word alignment needs the question's word vectors: the ONNX path must
+    give them (the same as torch's), or answers silently use the weaker model without them."""
+    from qa.index import load_index
+    from qa.wordvec import encode_query
+
+    index_dir, corpus = real_index
+    onnx = load_index(index_dir, corpus)
+    torch = load_index(index_dir, corpus, embedder=real_embedder)
+    assert isinstance(onnx.embedder, OnnxEmbedder)
+    for q in (QUESTION, "Who runs the long-term shelter for victims?", "and in 2018?"):
+        (va, wa), (vb, wb) = encode_query(onnx, q), encode_query(torch, q)
+        assert wa is not None and wb is not None and wa.words == wb.words and wa.words
+        assert float(np.dot(va, vb)) > 0.9999
+        assert float(np.min(np.sum(wa.vectors * wb.vectors, axis=1))) > 0.999

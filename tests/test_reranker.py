@@ -9,7 +9,8 @@ import pytest
 
 from qa.answer import answer_with_index, candidates
 from qa.errors import RerankerError
-from qa.reranker import RERANK_DEPTH, Reranker, default_reranker, load_reranker
+from qa.reranker import RERANK_DEPTH, Reranker, load_reranker, reranker_for
+from qa.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -84,12 +85,10 @@ def test_the_environment_names_it_and_the_cli_reports_a_bad_one(
 ):
     from qa.cli import main
 
-    monkeypatch.delenv("QA_RERANKER", raising=False)
-    assert default_reranker() is None
-    monkeypatch.setenv("QA_RERANKER", str(tiny_cross_encoder))
+    assert Settings.from_env({}).reranker is None and reranker_for(None) is None
+    named = Settings.from_env({"QA_RERANKER": str(tiny_cross_encoder)}).reranker
     load_reranker.cache_clear()
-    assert isinstance(default_reranker(), Reranker)
-    monkeypatch.delenv("QA_RERANKER")
+    assert isinstance(reranker_for(named), Reranker)
     index_dir, corpus = real_index
     args = ["--index", str(index_dir), "--corpus", str(corpus), "--reranker", "/no/such/dir"]
     assert main(["ask", QUESTION, *args]) == 1
