@@ -261,3 +261,17 @@ def test_index_keeps_pages_notes_and_tags_for_quotes(tmp_path):
     assert q.tags == ("citation needed", "when?") and q.pages == {2: "20–21"}
     assert idx.document_text(q.doc_id)[q.start : q.end] == q.text
     assert "[citation needed]" in q.text  # the source's own marks stay in the verbatim text
+
+
+def test_a_notes_list_with_written_labels_maps_each_to_its_own_note():
+    """Labels written out ("a. ^", "note 1. ^") are used as written, not by position: a list
+    that mixes [a] and [note 1] gives each marker its own entry, with no stray text."""
+    text = (
+        "Mills\n\nThe mill burned down.[a] It was rebuilt in stone.[note 1][1]\n\n"
+        "Notes\n\n  a. ^ A fire in 1977.\n  note 1. ^ Only the foundation survives.\n\n"
+        "References\n\n  1. ^ A history of mills.\n"
+    )
+    doc = parse_text(text, "mills.txt")
+    assert doc.notes == {"a": "A fire in 1977.", "note 1": "Only the foundation survives."}
+    assert doc.warnings == []
+    assert doc.references == {1: "A history of mills."}

@@ -52,7 +52,9 @@ REFERENCE_HEADINGS = {"references", "citations", "sources", "footnotes", "notes"
 NOTE_HEADINGS = {"notes", "footnotes", "explanatory notes", "notes and references"}
 END_MATTER = {"see also", "external links", "further reading", "bibliography"}
 _NUMBERED_RE = re.compile(r"^\s*(\d{1,4})[.)]\s+(.*\S)\s*$")
-_LETTERED_RE = re.compile(r"^\s*[a-z]{1,2}[.)]\s+(.*\S)\s*$")
+_LETTERED_RE = re.compile(
+    r"^\s*(?P<label>[a-z]{1,2}|(?:note|Note|nb|NB|n|N) ?\d{1,3})[.)]\s+(?P<entry>.*\S)\s*$"
+)
 _BACKLINK_RE = re.compile(
     r"^\^\s*(?:(?P<jump>Jump up to:|Jump up)\s*)?(?P<letters>(?:[a-z]{1,2}\s+)*)"
 )
@@ -283,10 +285,13 @@ def _lists(
             )
         if i == notes_list:
             by_position = {note_position(label): label for label in notes_used}
-            for pos, (_, _, entry) in enumerate(entries, 1):
-                b.notes[
-                    by_position.get(pos, chr(ord("a") + pos - 1) if pos <= 26 else str(pos))
-                ] = strip_backlinks(entry)
+            for pos, (_, s, entry) in enumerate(entries, 1):
+                label = _LETTERED_RE.match(text[s:].split("\n", 1)[0])
+                if label and " ".join(label.group("label").split()) in notes_used:
+                    key = " ".join(label.group("label").split())  # written out: "a." "note 1."
+                else:  # by position, as a copy without the list's letters gives them
+                    key = by_position.get(pos, chr(ord("a") + pos - 1) if pos <= 26 else str(pos))
+                b.notes[key] = strip_backlinks(entry)
             continue
         if b.references and any(n is None for n, _, _ in entries):
             b.warn(f"left out the {name} list: a second list of unnumbered entries")
@@ -310,8 +315,8 @@ def _entries(
             lettered = _LETTERED_RE.match(line)
             if m:
                 entries.append((int(m.group(1)), s, m.group(2)))
-            elif lettered:  # a Notes entry as a mirror writes it: "a. The note."
-                entries.append((None, s, lettered.group(1)))
+            elif lettered:  # a Notes entry as a mirror writes it: "a. The note.", "note 1. …"
+                entries.append((None, s, lettered.group("entry")))
             elif by_line or line.startswith("^"):
                 entries.append((None, s, line))
             elif not stray or stray[-1][1] < bs:
