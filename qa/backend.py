@@ -84,7 +84,7 @@ def _export_onnx(st_model: Any, out_dir: Path) -> tuple[int, int, str, tuple[str
 
     ``st_model`` is a loaded SentenceTransformer: Transformer, Pooling, optionally Normalize.
     """
-    import inspect
+    import inspect  # with torch below: only the export needs them
 
     import torch  # deferred: only exporting needs torch, never the query path
 

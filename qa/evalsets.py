@@ -24,7 +24,7 @@ from .evaluate import (
     reliability_table,
 )
 from .index import LoadedIndex
-from .scorer import load_fitted
+from .scorer import MODEL_FILE, load_fitted, read_model_file
 
 CACHE_DIR = Path(".qa-cache")
 ARTICLES_DIR = Path("eval/articles")
@@ -92,9 +92,7 @@ def run_set(index: LoadedIndex, s: EvalSet, reranker=None, use_folds: bool = Tru
 
 
 def _known_folds() -> set[str]:
-    from .scorer import MODEL_FILE, _read
-
-    return set(_read(MODEL_FILE).get("folds", {}))
+    return set(read_model_file(MODEL_FILE).get("folds", {}))
 
 
 # ----------------------------------------------------------------------------------- tables

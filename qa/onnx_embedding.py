@@ -170,7 +170,7 @@ class OnnxEmbedder:
     def _open(self) -> tuple[Any, Any]:
         # deferred: onnxruntime takes ~0.1 s to import, which `qa build --help` should not pay
         import onnxruntime as ort
-        from tokenizers import Tokenizer
+        from tokenizers import Tokenizer  # deferred with onnxruntime
 
         d = self.export.directory
         try:

@@ -102,7 +102,7 @@ class Fitted:
 
 
 @functools.lru_cache(maxsize=4)
-def _read(path: Path) -> dict:
+def read_model_file(path: Path) -> dict:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
@@ -114,7 +114,7 @@ def _read(path: Path) -> dict:
 
 def load_fitted(fold: str | None = None, path: Path | None = None) -> Fitted:
     """The shipped models, or those fitted without the article ``fold`` (``folds`` in the file)."""
-    raw = _read(path or MODEL_FILE)
+    raw = read_model_file(path or MODEL_FILE)
     try:
         if fold is None:
             return Fitted.from_json(raw, raw["model"])
@@ -141,4 +141,4 @@ def fitted_for(model: str, fold: str | None = None) -> Fitted:
 
 
 def clear_cache() -> None:
-    _read.cache_clear()
+    read_model_file.cache_clear()
