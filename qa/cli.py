@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from . import evaluate
+from . import evaluate, feedback
 from .answer import answer_with_index
 from .api import load_or_build
 from .build import build_index
@@ -96,7 +96,22 @@ def cmd_ask(args, settings: Settings) -> int:
     return 0
 
 
+def _feedback_candidates(path: str) -> int:
+    """``qa eval --feedback FILE``: candidate gold questions from the web app's feedback."""
+    found = feedback.candidates(feedback.read_feedback(Path(path)))
+    for c in found:
+        print(json.dumps(c, ensure_ascii=False))
+    print(
+        f"{len(found)} candidate gold question(s) from {path}; check each one's 'review' note "
+        "before adding it to a gold set",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_eval(args, settings: Settings) -> int:
+    if args.feedback:
+        return _feedback_candidates(args.feedback)
     questions = evaluate.load_questions(args.questions)  # a bad file fails before any build
     idx = _load(settings)
     if args.calibrate:
@@ -180,6 +195,12 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
         "--calibrate",
         action="store_true",
         help="refit the abstention model on the gold set (writes qa/calibration.json)",
+    )
+    e.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help="instead: print candidate gold questions (JSON lines) from the web app's "
+        "feedback file, for review",
     )
     e.set_defaults(func=cmd_eval)
 
