@@ -23,7 +23,7 @@ from .chunking import ChunkerSettings
 from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
 from .retrieval import retrieve_with_index
-from .settings import Settings
+from .settings import Settings, add_serve_arguments, serve_overrides
 
 
 def _embedder(settings: Settings):
@@ -146,7 +146,7 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_serve(args, settings: Settings) -> int:
     from .app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
-    return serve(settings, share=args.share)
+    return serve(serve_overrides(settings, args), share=args.share)
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -205,11 +205,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
-    v.add_argument(
-        "--host", default=settings.host, help="address to listen on (default: %(default)s)"
-    )
-    v.add_argument("--port", type=int, default=settings.port, help="port (default: %(default)s)")
-    v.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    add_serve_arguments(v, settings)
     v.set_defaults(func=cmd_serve)
     return p
 
