@@ -70,3 +70,15 @@ def test_concurrent_feedback_lines_stay_whole(tmp_path):
     for t in threads:
         t.join()
     assert len(read_feedback(path)) == 80
+
+
+def test_feedback_file_stops_growing_at_its_limit(tmp_path, monkeypatch):
+    import qa.feedback as feedback
+
+    path = tmp_path / "feedback.jsonl"
+    fb = feedback.Feedback.of(_answer(), "up", "", [], "v1", 5)
+    feedback.record(path, fb)
+    monkeypatch.setattr(feedback, "MAX_FILE_BYTES", path.stat().st_size + 10)
+    with pytest.raises(feedback.FeedbackError, match="is full"):
+        feedback.record(path, fb)
+    assert len(feedback.read_feedback(path)) == 1  # what was kept stays whole

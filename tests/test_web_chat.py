@@ -363,18 +363,22 @@ def test_a_shared_link_asks_its_question(app, browser):
 # ------------------------------------------------------------------ 10. smaller things
 
 
-def test_smaller_things(app, browser):
+def test_phone_opens_at_the_title_and_the_limit_shows_before_asking(app, browser):
     from playwright.sync_api import expect
 
     page = open_page(browser, app["url"], PHONE)
+    page.wait_for_timeout(500)
     assert page.evaluate("window.scrollY") == 0  # the title is not scrolled away on a phone
     expect(page.locator("#qa-header h1")).to_be_in_viewport()
     shot(page, "phone-open")
-    box = page.get_by_role("textbox", name="Question")
+    box = page.get_by_role("textbox", name="Question")  # its accessible name, not "Textbox"
     box.fill("why " * 260)
-    expect(page.locator("#qa-count")).to_contain_text("too many")  # before asking
-    box.fill("")
+    expect(page.locator("#qa-count")).to_contain_text("1039 / 1000 characters: 39 too many")
     page.context.close()
+
+
+def test_k_changes_and_clamping_are_said_on_the_page(app, browser):
+    from playwright.sync_api import expect
 
     page = open_page(browser, app["url"])
     expect(page.locator("#qa-statusline")).to_contain_text("Answers come from the index built")
@@ -382,16 +386,21 @@ def test_smaller_things(app, browser):
     slider = page.locator("#qa-k input[type=number]")
     slider.fill("8")
     slider.press("Enter")
-    expect(page.locator("#qa-sources .qa-note")).to_contain_text("Ask again to search 8")
+    note = page.locator("#qa-sources .qa-note")
+    expect(note).to_contain_text("These are the passages for k = 5. Ask again to search 8.")
     slider.fill("99")
-    slider.press("Tab")  # the slider clamps 99 to 20: the page says so
+    slider.press("Tab")  # Gradio clamps 99 to 20: the page says so
     expect(page.locator("#qa-k-note")).to_have_text(
         "k goes from 1 to 20 in whole numbers: 99 became 20."
     )
-    note = page.locator("#qa-sources .qa-note")
     expect(note).to_contain_text("Ask again to search 20", timeout=20_000)
     ask(page, "Who runs the long-term shelter for victims?")  # the clamped k is the one used
     expect(page.locator("#qa-sources .qa-sources-head")).to_contain_text("20 passages")
+    page.context.close()
+
+
+def test_the_question_box_and_the_slider_show_keyboard_focus(app, browser):
+    page = open_page(browser, app["url"])
     for selector in ("#qa-question textarea", "#qa-k input[type=range]"):
         page.locator(selector).focus()
         page.keyboard.press("Shift")  # a key press: focus is shown as for keyboard users
