@@ -61,9 +61,9 @@ def measure(
     out["sentences_per_s"] = _rate(embedder.encode, sentences)
     out["chunks_per_s"] = _rate(embedder.encode, chunks)
     if ort_dir is not None and device == "cpu":
-        from .onnxq import OrtEmbedder
+        from .onnxq import ort_embedder
 
-        ort = OrtEmbedder(ort_dir, embedder.name, threads=torch.get_num_threads())
+        ort = ort_embedder(ort_dir, threads=torch.get_num_threads())
         out["onnx_sentences_per_s"] = _rate(ort.encode, sentences)
         out["onnx_chunks_per_s"] = _rate(ort.encode, chunks)
     return out

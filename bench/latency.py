@@ -82,7 +82,7 @@ def measure_config(idx, questions, repeats: int) -> dict:
 def run(idx, questions, repeats: int = 3, threads=(1, 2), ort=None, busy: bool = True) -> dict:
     """Every (backend, threads) configuration, idle and (if ``busy``) with one core kept busy.
 
-    ``ort`` is an ``OrtEmbedder`` factory taking a thread count, or None.
+    ``ort`` is a factory of qa's ONNX embedder taking a thread count, or None.
     """
     configs = [("torch", n) for n in threads]
     if ort is not None:

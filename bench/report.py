@@ -36,6 +36,26 @@ def _row(name, s, unit="", scale=1.0, note=""):
     return (name, *stat(s, unit, scale), note)
 
 
+def ask_rows(res: dict) -> list:
+    a = res.get("ask")
+    if not a:
+        return []
+    if "error" in a:
+        return [("qa ask", "n/a", "", a["error"])]
+    met = "meets" if a["meets_targets"] else "MISSES"
+    same = "identical output" if a["identical_output"] else "OUTPUT DIFFERS"
+    return [
+        _row("qa ask, onnxruntime (default)", a["onnx"], " s", note="target ≤ 1.5 s"),
+        _row("qa ask, torch (QA_BACKEND=torch)", a["torch"], " s"),
+        (
+            "qa ask onnx / torch (medians)",
+            _n(a["ratio"], "×"),
+            "",
+            f"target ≤ 0.3×; {met} both targets; {same}",
+        ),
+    ]
+
+
 def cold_rows(res: dict) -> list:
     rows = []
     c = res.get("cold")
@@ -125,10 +145,11 @@ def onnx_rows(res: dict) -> list:
     cmp_ = o["compare"]
     rows += [
         (
-            "onnx export (torch.onnx, once)",
+            "onnx export (torch.onnx, once, at build)",
             _n(o["export_s"], " s"),
             "",
-            f"{o['bytes'] / 1e6:.0f} MB model.onnx",
+            f"{o['bytes'] / 1e6:.0f} MB model.onnx; min cosine to torch "
+            f"{o['min_cosine_gold']:.7f} on {o['checked']} gold questions",
         ),
         (
             "onnx vs torch: identical top-10 rankings",
@@ -334,6 +355,7 @@ def mmap_table(scale: dict) -> str:
 def render(res: dict) -> str:
     parts = [f"qa bench — {res['meta']['date']} — {res['meta']['machine']}"]
     sections = [
+        ("qa ask end to end (a fresh process per question)", ask_rows(res)),
         ("Cold start", cold_rows(res)),
         ("Query latency (one request at a time, gold questions)", latency_rows(res)),
         ("ONNX backend", onnx_rows(res)),

@@ -3,7 +3,7 @@
 import logging
 
 from ._version import __version__
-from .api import answer, retrieve
+from .api import answer, retrieve, verify
 from .build import BuildReport, build_index
 from .corpus import Document, span_refs
 from .errors import (
@@ -18,7 +18,7 @@ from .errors import (
     StaleIndexError,
 )
 from .index import LoadedIndex, load_index
-from .results import Answer, Evidence, Passage, Quote, Reference
+from .results import Answer, DiffOp, Evidence, Passage, Quote, RefCheck, Reference, Verification
 from .settings import Settings
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -29,8 +29,10 @@ __all__ = [
     "BuildReport",
     "ConfigError",
     "CorpusError",
+    "ConfigError",
     "CorruptIndexError",
     "Document",
+    "DiffOp",
     "Evidence",
     "IndexMissingError",
     "LoadedIndex",
@@ -39,13 +41,16 @@ __all__ = [
     "QAError",
     "Quote",
     "QuestionError",
+    "RefCheck",
     "Reference",
     "Settings",
     "StaleIndexError",
+    "Verification",
     "__version__",
     "answer",
     "build_index",
     "load_index",
     "retrieve",
     "span_refs",
+    "verify",
 ]

@@ -1,4 +1,4 @@
-"""The public entry points on the default index: ``qa.retrieve``, ``qa.answer``.
+"""The public entry points on the default index: ``qa.retrieve``, ``qa.answer``, ``qa.verify``.
 
 The default index is ``index/`` built from ``corpus/`` under the current directory (or the
 directories the settings name), loaded once per process and rebuilt first, with a note on
@@ -12,15 +12,18 @@ import threading
 from pathlib import Path
 
 from .answer import answer_with_index
+from .backend import query_embedder
 from .build import build_index
-from .embedding import Embedder, get_embedder
+from .embedding import Embedder
 from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .onnx_embedding import OnnxEmbedder
 from .questions import check_k, clean_question
-from .results import Answer, Passage
+from .results import Answer, Passage, Verification
 from .retrieval import retrieve_with_index
 from .settings import Settings
-from .sources import corpus_files
+from .sources import MAX_FILE_BYTES, corpus_files
+from .verify import check_text, verify_with_index
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -33,8 +36,15 @@ def load_with_settings(settings: Settings, show_progress: bool | None = None) ->
         settings.corpus_dir,
         settings.model,
         show_progress,
-        embedder=get_embedder(settings.model, settings.device, settings.query_threads),
+        embedder=query_embedder(
+            settings.model,
+            settings.index_dir,
+            settings.backend,
+            settings.device,
+            settings.query_threads,
+        ),
         exact_max_chunks=settings.exact_max_chunks,
+        max_file_bytes=settings.max_file_bytes,
     )
     idx.search_threads = settings.search_threads
     return idx
@@ -57,6 +67,7 @@ def load_or_build(
     rebuild_corrupt: bool = False,
     embedder: Embedder | None = None,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> LoadedIndex:
     """Load the index, first building it (saying so on stderr) if it is missing or stale.
 
@@ -71,9 +82,11 @@ def load_or_build(
     except rebuild as e:
         print(f"qa: {e}", file=sys.stderr)
         print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
+        # the build needs the full model (an ONNX export only encodes questions)
+        builder = None if isinstance(embedder, OnnxEmbedder) else embedder
         report = build_index(
-            corpus_dir, index_dir, model, show_progress=show_progress, embedder=embedder,
-            wait=wait, exact_max_chunks=exact_max_chunks,
+            corpus_dir, index_dir, model, show_progress=show_progress, embedder=builder,
+            wait=wait, exact_max_chunks=exact_max_chunks, max_file_bytes=max_file_bytes,
         )  # fmt: skip
         for w in report.warnings:
             print(f"qa: warning: {w}", file=sys.stderr)
@@ -132,3 +145,24 @@ def answer(
     idx = index or default_index()
     with idx.serving():
         return answer_with_index(idx, question, k, history)
+
+
+def verify(text: str, index: LoadedIndex | None = None) -> Verification:
+    """Is ``text`` in the source verbatim, and are its reference numbers the source's?
+
+    Whitespace and quote marks (straight or curly) are the only differences allowed. A match
+    gives the document, section, offsets and the source's refs for the span; the text's own
+    markers ("… 2003.[1]") are checked against them. When the text is not verbatim, the
+    closest sentence and a word-level diff say what differs.
+
+    Example:
+        >>> import qa
+        >>> v = qa.verify("Laos ratified the 2000 UN TIP Protocol in September 2003.[1]")
+        ... # doctest: +SKIP
+        >>> v.verbatim, v.refs, v.refs_ok  # doctest: +SKIP
+        (True, (1,), True)
+    """
+    check_text(text)  # refuse bad input before any build
+    idx = index or default_index()
+    with idx.serving():
+        return verify_with_index(idx, text)

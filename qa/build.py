@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
+from .backend import export_or_note
 from .bm25 import BM25, tokenize
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
 from .corpus import Document
@@ -28,8 +29,9 @@ from .embedding import (
 )
 from .errors import QAError
 from .index import DATA_FILES, EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
+from .onnx_embedding import cache_dir_for
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
-from .sources import corpus_fingerprint, load_corpus
+from .sources import MAX_FILE_BYTES, corpus_fingerprint, load_corpus
 from .storage import (
     build_lock,
     clean_stale_temp_dirs,
@@ -213,6 +215,7 @@ def _build_locked(
     index_kind: str | None,
     wait: float,
     exact_max_chunks: int,
+    max_file_bytes: int,
     t0: float,
 ) -> BuildReport:
     """Read, chunk, embed and write under the build lock; swap the new index in."""
@@ -220,7 +223,7 @@ def _build_locked(
         stage_hook("locked")
         clean_stale_temp_dirs(index_dir)
         fingerprint = corpus_fingerprint(corpus_dir)
-        docs, warnings = load_corpus(corpus_dir)
+        docs, warnings = load_corpus(corpus_dir, max_file_bytes)
         chunks = chunk_documents(docs, settings)
         sentences = [s for d in docs for s in d.sentences]
         prev = _previous(index_dir, embedder.name)
@@ -260,6 +263,9 @@ def _build_locked(
             remove_tree(tmp)
             raise
         stage_hook("swapped")
+    # Export the model for torch-free queries now, while it is loaded (qa.onnx_embedding).
+    note = export_or_note(embedder, cache_dir_for(index_dir))
+    warnings = [*warnings, note] if note else warnings
     new_keys, old = set(chunk_keys), prev.corpus_files
     return BuildReport(
         index_dir=str(index_dir),
@@ -290,6 +296,7 @@ def build_index(
     index_kind: str | None = None,
     wait: float = 0.0,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    max_file_bytes: int = MAX_FILE_BYTES,
 ) -> BuildReport:
     """Parse, chunk and embed ``corpus_dir`` into ``index_dir``; re-embed only changed texts.
 
@@ -306,7 +313,7 @@ def build_index(
     try:
         return _build_locked(
             corpus_dir, index_dir, settings, show_progress, embedder, index_kind, wait,
-            exact_max_chunks, t0,
+            exact_max_chunks, max_file_bytes, t0,
         )  # fmt: skip
     except PermissionError as e:
         raise QAError(

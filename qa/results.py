@@ -102,3 +102,108 @@ class Evidence:
 
     features: tuple[float, ...]
     reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RefCheck:
+    """One claim: the text's own markers ``claimed`` for ``text``; ``source`` are the source's."""
+
+    text: str
+    claimed: tuple[int, ...]
+    source: tuple[int, ...]
+
+    @property
+    def ok(self) -> bool:
+        return set(self.claimed) == set(self.source)
+
+    @property
+    def wrong(self) -> tuple[int, ...]:
+        """Claimed numbers the source does not attach to this text."""
+        return tuple(n for n in self.claimed if n not in self.source)
+
+    @property
+    def missing(self) -> tuple[int, ...]:
+        """Numbers the source attaches that the claim leaves out."""
+        return tuple(n for n in self.source if n not in self.claimed)
+
+
+@dataclass(frozen=True)
+class DiffOp:
+    """One step of a word-level diff: ``op`` is equal, replace, delete or insert."""
+
+    op: str
+    source: str
+    given: str
+
+
+@dataclass
+class Verification:
+    """Whether a text is a verbatim quote of the source, and with which references.
+
+    Attributes:
+        verbatim: the text occurs in a document (whitespace and quote marks aside).
+        quote, start, end: the matched span, ``document_text[start:end] == quote``, without
+            the marker run that follows it; ``refs`` are the source's numbers for it.
+        ref_checks: one per marker run in the given text, against the source's refs.
+        closest, closest_start, closest_end, similarity, diff: when not verbatim, the nearest
+            sentence(s) of the source (verbatim, with ``refs`` theirs) and a word diff to it.
+        closing_refs: the source's marker run that closes the text the span ends in (part of
+            ``refs``); empty when the span ends after the last marker of its paragraph, so
+            that the source cites nothing for its end (``uncited``).
+    """
+
+    text: str
+    verbatim: bool
+    doc_id: str = ""
+    title: str = ""
+    section: str = ""
+    start: int = -1
+    end: int = -1
+    quote: str = ""
+    refs: tuple[int, ...] = ()
+    closing_refs: tuple[int, ...] = ()
+    references: list[Reference] = field(default_factory=list)
+    ref_checks: list[RefCheck] = field(default_factory=list)
+    closest: str = ""
+    closest_start: int = -1
+    closest_end: int = -1
+    similarity: float = 0.0
+    diff: list[DiffOp] = field(default_factory=list)
+
+    @property
+    def claimed_refs(self) -> tuple[int, ...]:
+        """Every number the given text's own markers claim, in order."""
+        return tuple(dict.fromkeys(n for c in self.ref_checks for n in c.claimed))
+
+    @property
+    def uncited(self) -> bool:
+        """The source gives no reference for the end of the matched (or closest) text."""
+        return bool(self.quote or self.closest) and not self.closing_refs
+
+    @property
+    def refs_ok(self) -> bool | None:
+        """None when the text claims no references, else whether every claim is the source's."""
+        return None if not self.ref_checks else all(c.ok for c in self.ref_checks)
+
+    @property
+    def ok(self) -> bool:
+        """Verbatim, and no claimed reference number is wrong or missing."""
+        return self.verbatim and self.refs_ok is not False
+
+    def diff_text(self) -> str:
+        """The diff inline: ``[-source words-] {+given words+}`` around the changes."""
+        out = []
+        for d in self.diff:
+            out.append(d.source if d.op == "equal" else "")
+            out.append(f"[-{d.source}-]" if d.op != "equal" and d.source else "")
+            out.append(f"{{+{d.given}+}}" if d.op != "equal" and d.given else "")
+        return " ".join(x for x in out if x)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict, with the derived ``ok``, ``refs_ok`` and ``claimed_refs``."""
+        d = asdict(self)
+        d.update(ok=self.ok, refs_ok=self.refs_ok, claimed_refs=list(self.claimed_refs))
+        d["uncited"] = self.uncited
+        for check, raw in zip(self.ref_checks, d["ref_checks"], strict=True):
+            raw.update(ok=check.ok, wrong=list(check.wrong), missing=list(check.missing))
+        return d

@@ -47,6 +47,9 @@ class Settings:
         search_threads: FAISS threads for one search (``QA_SEARCH_THREADS``).
         exact_max_chunks: above this many vectors an index is HNSW, not exact
             (``QA_EXACT_MAX_CHUNKS``).
+        backend: what encodes questions: ``auto`` (a checked ONNX export on the CPU, else
+            torch), ``onnx`` or ``torch`` (``QA_BACKEND``).
+        max_file_mb: corpus files larger than this many MB are skipped (``QA_MAX_FILE_MB``).
         host: address the web app listens on (``QA_HOST``).
         port: port the web app listens on (``QA_PORT``).
         rebuild_interval: the web app rebuilds at most once per this many seconds unless the
@@ -66,6 +69,8 @@ class Settings:
     query_threads: int = 1
     search_threads: int = 1
     exact_max_chunks: int = 20_000
+    max_file_mb: float = 10.0
+    backend: str = "auto"
     host: str = "127.0.0.1"
     port: int = 7860
     rebuild_interval: int = 30
@@ -83,6 +88,10 @@ class Settings:
             if raw is not None and raw.strip():
                 values[name] = parse(variable, raw.strip())
         return cls(**values)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1_000_000)
 
     def override(self, **values: Any) -> Settings:
         """A copy with the given fields replaced; a None value leaves its field as it is.
@@ -165,6 +174,22 @@ def _whole(minimum: int) -> Callable[[str, str], int]:
     return parse
 
 
+def _megabytes(variable: str, raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value > 0 and value < float("inf"):
+        return value
+    raise ConfigError(f"{variable} must be a positive number of megabytes, got {_shown(raw)}")
+
+
+def _backend(variable: str, raw: str) -> str:
+    if raw in ("auto", "onnx", "torch"):
+        return raw
+    raise ConfigError(f"{variable} must be auto, onnx or torch, got {_shown(raw)}")
+
+
 def _port(variable: str, raw: str) -> int:
     if re.fullmatch(r"[0-9]{1,5}", raw) and 1 <= int(raw) <= 65535:
         return int(raw)
@@ -204,6 +229,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "query_threads": ("QA_QUERY_THREADS", _whole(1)),
     "search_threads": ("QA_SEARCH_THREADS", _whole(1)),
     "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0)),
+    "max_file_mb": ("QA_MAX_FILE_MB", _megabytes),
+    "backend": ("QA_BACKEND", _backend),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
     "rebuild_interval": ("QA_REBUILD_INTERVAL", _whole(0)),

@@ -24,8 +24,8 @@ from .readers import SUFFIXES, read_text
 
 log = logging.getLogger("qa.corpus")
 
-#: Default size limit per corpus file, in MB (QA_MAX_FILE_MB overrides it).
-MAX_FILE_MB = 10.0
+#: Default size limit per corpus file (QA_MAX_FILE_MB, read by qa.settings, overrides it).
+MAX_FILE_BYTES = 10_000_000
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _FORMS = ", ".join(SUFFIXES[:-1]) + " or " + SUFFIXES[-1]
 
@@ -33,18 +33,6 @@ _FORMS = ", ".join(SUFFIXES[:-1]) + " or " + SUFFIXES[-1]
 def printable(path: Path | str) -> str:
     """A path as text that can always be printed: undecodable bytes as ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def max_file_bytes() -> int:
-    """The size limit per corpus file, from QA_MAX_FILE_MB (default MAX_FILE_MB)."""
-    raw = os.environ.get("QA_MAX_FILE_MB", "")
-    try:
-        mb = float(raw) if raw.strip() else MAX_FILE_MB
-    except ValueError:
-        mb = -1.0
-    if not mb > 0:
-        raise CorpusError(f"QA_MAX_FILE_MB={raw!r} is not a positive number of megabytes; fix it")
-    return int(mb * 1_000_000)
 
 
 @dataclass
@@ -133,10 +121,11 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
 def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
     """SHA-256 of every corpus file (usable or not), keyed by path relative to the corpus.
 
-    A file over the size limit is fingerprinted by size and time, an unreadable one as such.
+    A file over the default size limit is fingerprinted by size and time (a fingerprint only
+    has to change with the file), an unreadable one as such.
     """
     corpus_dir = Path(corpus_dir)
-    limit = max_file_bytes()
+    limit = MAX_FILE_BYTES
     out = {}
     for p in corpus_files(corpus_dir):
         key = p.relative_to(corpus_dir).as_posix()
@@ -186,10 +175,10 @@ def _decodes(raw: bytes) -> bool:
     return True
 
 
-def read_document(path: Path, root: Path, max_bytes: int | None = None) -> Document:
+def read_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
     """Read one file with its form's reader; raises CorpusError naming the file if unusable."""
     doc_id = path.relative_to(root).as_posix()
-    limit = max_file_bytes() if max_bytes is None else max_bytes
+    limit = max_bytes
     try:
         size = path.stat().st_size
         if size > limit:
@@ -224,7 +213,9 @@ def read_document(path: Path, root: Path, max_bytes: int | None = None) -> Docum
     return doc
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
+def load_corpus(
+    corpus_dir: Path, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[Document], list[str]]:
     """Read every usable file of ``corpus_dir``.
 
     Returns the documents and the warnings (bad files are skipped with a warning naming them,
@@ -238,11 +229,10 @@ def load_corpus(corpus_dir: Path) -> tuple[list[Document], list[str]]:
     if not scan.files:
         detail = f" ({'; '.join(warnings)})" if warnings else ""
         raise CorpusError(f"corpus directory {corpus_dir} has no {_FORMS} files{detail}; add some")
-    limit = max_file_bytes()
     docs = []
     for path in scan.files:
         try:
-            doc = read_document(path, Path(corpus_dir), limit)
+            doc = read_document(path, Path(corpus_dir), max_bytes)
         except CorpusError as e:
             warnings.append(f"skipped {e}")
             continue

@@ -131,6 +131,7 @@ def running_server(
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = ROOT / "corpus" / "human_trafficking_in_laos.txt"
+DATA = ROOT / "tests" / "data"
 
 # ------------------------------------------------------------------------------ fake model
 

@@ -204,11 +204,21 @@ def test_settings_from_env_reads_every_variable_and_ignores_empty_ones():
         "QA_QUERY_THREADS": "3",
         "QA_SEARCH_THREADS": "2",
         "QA_EXACT_MAX_CHUNKS": "0",
+        "QA_MAX_FILE_MB": "2.5",
         "QA_HOST": "0.0.0.0",
         "QA_PORT": "8080",
     }
     assert Settings.from_env(env) == Settings(
-        Path("texts"), Path("built"), "some/model", "cuda:1", 3, 2, 0, "0.0.0.0", 8080
+        corpus_dir=Path("texts"),
+        index_dir=Path("built"),
+        model="some/model",
+        device="cuda:1",
+        query_threads=3,
+        search_threads=2,
+        exact_max_chunks=0,
+        max_file_mb=2.5,
+        host="0.0.0.0",
+        port=8080,
     )
     assert Settings.from_env({k: " " for k in env}) == Settings() == Settings.from_env({})
     assert Settings().override(corpus_dir="c", model=None, port=1) == Settings(
@@ -223,6 +233,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     to os.environ."""
     import faiss
 
+    import qa.backend
     import qa.cli
 
     index_dir, corpus = default_named_index
@@ -233,6 +244,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
         return FakeEmbedder(name=model or DEFAULT_MODEL)
 
     monkeypatch.setattr(qa.cli, "get_embedder", get_embedder)
+    monkeypatch.setattr(qa.backend, "get_embedder", get_embedder)
     monkeypatch.setattr(faiss, "omp_set_num_threads", threads.append)
     monkeypatch.setenv("QA_DEVICE", "cuda:1")
     monkeypatch.setenv("QA_QUERY_THREADS", "3")
@@ -247,7 +259,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     assert manifest["faiss_index"] == "hnsw"  # 5 < the chunks of the article
     assert main(["search", QUESTION, "--index", str(index_dir), "-k", "2"]) == 0
     assert "1. " in capsys.readouterr().out
-    assert asked == [(DEFAULT_MODEL, "cuda:1", 3), (None, "cuda:1", 3)]
+    assert asked == [(DEFAULT_MODEL, "cuda:1", 3), (DEFAULT_MODEL, "cuda:1", 3)]
     assert threads and set(threads) == {2}
     assert dict(os.environ) == before
     assert not (tmp_path / "elsewhere").exists()  # --index won over QA_INDEX_DIR

@@ -14,11 +14,12 @@ import os
 import re
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
 
 from qa.build import build_index
-from qa.errors import CorpusError
+from qa.errors import ConfigError
 from qa.index import load_index
+from qa.settings import Settings
 
 ARTICLE = "human_trafficking_in_laos.txt"
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -136,20 +137,23 @@ def test_paragraph_after_the_references_list_is_warned_about(tmp_path, corpus_co
     assert "not indexed" in w and "floods every spring" in w
 
 
-def test_file_over_the_size_limit_is_skipped(tmp_path, corpus_copy, monkeypatch):
-    monkeypatch.setenv("QA_MAX_FILE_MB", "0.05")
+def test_file_over_the_size_limit_is_skipped(tmp_path, corpus_copy):
     (corpus_copy / "big.txt").write_text("Big\n\n" + "Lakes are deep. " * 4000, encoding="utf-8")
-    report, idx = _build(corpus_copy, tmp_path)
+    report = build_index(
+        corpus_copy, tmp_path / "index", embedder=FakeEmbedder(), max_file_bytes=50_000
+    )
+    idx = load_index(tmp_path / "index", embedder=FakeEmbedder())
     (w,) = _about(report, "big.txt")
     assert "over the limit" in w and "QA_MAX_FILE_MB" in w
     assert list(idx.doc_by_id) == [ARTICLE]
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3"])
-def test_bad_size_limit_is_one_clear_error(tmp_path, corpus_copy, monkeypatch, value):
-    monkeypatch.setenv("QA_MAX_FILE_MB", value)
-    with pytest.raises(CorpusError, match="QA_MAX_FILE_MB"):
-        build_index(corpus_copy, tmp_path / "index", embedder=FakeEmbedder())
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "inf"])
+def test_bad_size_limit_is_one_clear_error(value):
+    with pytest.raises(ConfigError, match="QA_MAX_FILE_MB must be a positive number") as info:
+        Settings.from_env({"QA_MAX_FILE_MB": value})
+    assert "\n" not in str(info.value)
+    assert Settings.from_env({"QA_MAX_FILE_MB": "0.5"}).max_file_bytes == 500_000
 
 
 def test_a_form_the_reader_cannot_read_is_one_warning(tmp_path, corpus_copy, monkeypatch):

@@ -226,3 +226,42 @@ def test_a_read_only_index_directory_leaves_no_temp_dirs_behind():
         pytest.skip("the checkout is not readable by other users here")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "['.index.lock']"
+
+
+def _as_ordinary_user(monkeypatch) -> None:
+    """Make unlink/rmdir honour directory permissions as they do for a user other than root
+    (root ignores them, and the tests run as root in CI)."""
+    for name in ("unlink", "rmdir"):
+        real = getattr(os, name)
+
+        def guarded(path, *, dir_fd=None, _real=real):
+            parent = os.fstat(dir_fd) if dir_fd is not None else os.stat(os.path.dirname(path))
+            if not parent.st_mode & stat.S_IWUSR:
+                raise PermissionError(13, "Permission denied", path)
+            return _real(path, dir_fd=dir_fd)
+
+        monkeypatch.setattr(os, name, guarded)
+
+
+def test_leftovers_in_read_only_directories_are_removed_by_the_next_build(
+    tmp_path, corpus_copy, monkeypatch
+):
+    """A read-only index directory swapped out by a build, or a leftover with read-only
+    directories in it, is removed instead of staying as .index.tmp-* for ever."""
+    from qa.storage import remove_tree
+
+    index_dir = tmp_path / "index"
+    build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+    leftover = tmp_path / ".index.tmp-dead"
+    (leftover / "inner").mkdir(parents=True)
+    (leftover / "inner" / "vectors.faiss").write_bytes(b"x")
+    os.chmod(leftover / "inner", 0o555)
+    os.chmod(index_dir, 0o555)  # the user made the index read-only
+    _as_ordinary_user(monkeypatch)
+    assert remove_tree(tmp_path / "absent") is True
+    (corpus_copy / "extra.txt").write_text("Extra\n\nA new text.[1]\n\nReferences\n\n1. ^ A.\n")
+    build_index(corpus_copy, index_dir, embedder=FakeEmbedder())
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index")) == [
+        ".index.lock"
+    ]
+    assert (index_dir / "manifest.json").exists()

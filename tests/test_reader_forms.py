@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FakeEmbedder
+from helpers import FakeEmbedder
 
 from qa.answer import answer_with_index
 from qa.build import build_index

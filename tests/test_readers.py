@@ -234,7 +234,7 @@ def test_rendered_answer_lists_notes_and_page_numbers():
 
 
 def test_index_keeps_pages_notes_and_tags_for_quotes(tmp_path):
-    from conftest import DATA, FakeEmbedder
+    from helpers import DATA, FakeEmbedder
 
     from qa.answer import _quote
     from qa.build import build_index
