@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from .index import LoadedIndex
 from .render import tags
-from .results import Answer, Passage, Quote
+from .results import Answer, Passage, Quote, Reference
 from .transcript import Exchange, where
 
 NO_CONTEXT = '<div class="qa-empty">Click a quote or a source to see it in the article.</div>'
@@ -198,3 +198,17 @@ def quote_context_html(index: LoadedIndex, q: Quote) -> str:
         lambda lo, hi: spans_in([q], q.doc_id, lo, hi),
         f"Quoted from {where(q.title, q.section)}",
     )
+
+
+def passage_references(index: LoadedIndex, passages: Sequence[Passage]) -> list[Reference]:
+    """The source's entries for the markers of ``passages``, each once, in order of use."""
+    seen: dict[tuple[str, int], Reference] = {}
+    for p in passages:
+        try:
+            entries = index.references(p.doc_id)
+        except KeyError:
+            continue
+        for n in p.refs:
+            if n in entries and (p.doc_id, n) not in seen:
+                seen[(p.doc_id, n)] = Reference(p.doc_id, n, entries[n])
+    return list(seen.values())

@@ -22,7 +22,6 @@ import math
 import re
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -32,12 +31,11 @@ from .build import BuildReport, build_index
 from .embedding import get_embedder
 from .errors import BuildInProgressError, QAError, QuestionError
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
-from .panel_html import context_html, spans_in
+from .panel_html import context_html, passage_references, spans_in
 from .questions import check_k, clean_question
 from .records import Manifest
-from .results import Passage, Reference
 from .settings import Settings
-from .sources import corpus_fingerprint
+from .sources import MAX_FILE_BYTES, corpus_fingerprint
 from .storage import build_lock
 from .transcript import Exchange, answer_markdown, outcome, shown_passages
 
@@ -67,10 +65,8 @@ def index_version(m: Manifest) -> str:
 
 def is_loopback(host: str) -> bool:
     """``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -122,13 +118,14 @@ class AppState:
         index: LoadedIndex,
         exact_max_chunks: int = EXACT_MAX_CHUNKS,
         *,
+        max_file_bytes: int = MAX_FILE_BYTES,
         rebuild_off: str = "",
         rebuild_interval: float = 0.0,
         show_paths: bool = False,
     ):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
-        self.exact_max_chunks = exact_max_chunks  # for rebuilds
+        self.exact_max_chunks, self.max_file_bytes = exact_max_chunks, max_file_bytes  # rebuilds
         self.rebuild_off = rebuild_off
         self.rebuild_interval = rebuild_interval
         self.show_paths = show_paths
@@ -150,6 +147,7 @@ class AppState:
             rebuild_corrupt=True,
             embedder=get_embedder(settings.model, settings.device, settings.query_threads),
             exact_max_chunks=settings.exact_max_chunks,
+            max_file_bytes=settings.max_file_bytes,
         )
         idx.search_threads = settings.search_threads
         return cls(
@@ -157,6 +155,7 @@ class AppState:
             settings.index_dir,
             idx,
             settings.exact_max_chunks,
+            max_file_bytes=settings.max_file_bytes,
             rebuild_off=rebuild_off_reason(settings),
             rebuild_interval=settings.rebuild_interval,
             show_paths=settings.status_paths,
@@ -255,6 +254,7 @@ class AppState:
                 embedder=old.embedder,
                 show_progress=False,
                 exact_max_chunks=self.exact_max_chunks,
+                max_file_bytes=self.max_file_bytes,
             )
             new = load_index(self.index_dir, None, embedder=old.embedder)
         except BuildInProgressError:
@@ -272,6 +272,10 @@ class AppState:
         return self._result(msg, report)
 
     def _result(self, message: str, report: BuildReport | None = None) -> dict:
+        if not self.show_paths:  # a failed build names files: by their folder's name only
+            for p in (self.corpus_dir, self.index_dir):
+                for shown in {str(p.resolve()), str(p)} - {p.name}:
+                    message = message.replace(shown, p.name)
         return {
             "ok": report is not None,
             "message": message,
@@ -345,20 +349,6 @@ class Turn:
     contexts: list[str] = field(default_factory=list)
     choices: list[tuple[str, int]] = field(default_factory=list)
     picked: int | None = None
-
-
-def passage_references(index: LoadedIndex, passages: Sequence[Passage]) -> list[Reference]:
-    """The source's entries for the markers of ``passages``, each once, in order of use."""
-    seen: dict[tuple[str, int], Reference] = {}
-    for p in passages:
-        try:
-            entries = index.references(p.doc_id)
-        except KeyError:
-            continue
-        for n in p.refs:
-            if n in entries and (p.doc_id, n) not in seen:
-                seen[(p.doc_id, n)] = Reference(p.doc_id, n, entries[n])
-    return list(seen.values())
 
 
 def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:

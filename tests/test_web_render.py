@@ -259,3 +259,22 @@ def test_the_title_links_to_the_source_when_the_document_gives_its_address(tmp_p
     copy = 'Jump to content\nMain menu\n\nLakes\n\nDeep.\n\nRetrieved from "https://e.org/L"\n'
     assert parse_text(copy, "l.txt").url == "https://e.org/L"
     assert parse_text(copy.replace("Jump to content", "x"), "l.txt").url == ""
+
+
+def test_rebuilds_skip_files_over_the_configured_size(fake_index, fake_embedder):
+    from qa.index import load_index
+    from qa.webapp import AppState
+
+    index_dir, corpus, _ = fake_index
+    index = load_index(index_dir, corpus, embedder=fake_embedder)
+    limit = max(p.stat().st_size for p in corpus.iterdir()) + 100  # as QA_MAX_FILE_MB says
+    (corpus / "big.txt").write_text("Big\n\n" + "Words here. " * limit, encoding="utf-8")
+    result = AppState(corpus, index_dir, index, max_file_bytes=limit).rebuild()
+    assert result["ok"] is True and result["status"]["documents"] == 1
+    assert "big.txt" in result["message"]  # skipped, with a warning naming it
+    assert str(corpus.parent) not in result["message"]  # and no absolute path
+    (corpus / "big.txt").write_text("\x00\x01", encoding="utf-8")
+    (corpus / "human_trafficking_in_laos.txt").unlink()
+    failed = AppState(corpus, index_dir, index).rebuild()
+    assert failed["ok"] is False and "big.txt" in failed["message"]
+    assert str(corpus.parent) not in failed["message"]
