@@ -2,30 +2,48 @@
 
 Three parts, each readable on its own:
 
-- **handlers**: plain functions from the state and the inputs to what the page shows
-  (:class:`View`); no Gradio, so tests call them directly;
-- **layout** (:mod:`qa.app_layout`): the components, with the element ids the browser tests
-  and the CSS use;
-- **wiring**: the page's events (private) and the JSON API (/answer, /retrieve, /rebuild,
-  /status), turning a ``QAError`` into a one-line ``gr.Error``.
+- **handlers** (:mod:`qa.app_handlers`): plain functions from the state and the inputs to what
+  the page shows; no Gradio, so tests call them directly;
+- **layout** (:mod:`qa.app_layout`): the components, with the element ids the browser tests,
+  the CSS and the script use;
+- **wiring** (here): the page's events (private) and the JSON API (/answer, /retrieve,
+  /rebuild, /status), turning a ``QAError`` into a one-line ``gr.Error``.
 
 :func:`main` reads the settings once (``QA_*``, then the command line) and serves.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: Gradio reads the handlers' annotations
+# (gr.Request, gr.EventData) at runtime, and they name the locally imported gradio.
 import argparse
 import os
 import sys
-from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-from .answer import answer_with_index
-from .app_layout import CSS, DEFAULT_K, EXAMPLES, NO_CONTEXT, Ui, layout
+from .app_handlers import (
+    Panels,
+    View,
+    answer_json,
+    ask,
+    clear,
+    give_feedback,
+    k_changed,
+    open_in_context,
+    rebuild_view,
+    retrieve_json,
+    show_context,
+)
+from .app_layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
+from .chat_html import conversation_html
 from .errors import ConfigError, QAError
-from .retrieval import retrieve_with_index
-from .settings import Settings
-from .webapp import AppState, chat_turn, one_line, sources_html, status_line, status_markdown
+from .panel_html import NO_CONTEXT
+from .settings import Settings, add_serve_arguments, serve_overrides
+from .webapp import AppState, one_line
+
+__all__ = [  # the handlers are re-exported: tests and scripts use them through qa.app
+    "NO_CONTEXT", "Panels", "View", "answer_json", "ask", "build_app", "build_blocks", "clear",
+    "launch", "main", "parse_args", "rebuild_view", "retrieve_json", "serve", "show_context",
+]  # fmt: skip
 
 # Before gradio is imported: no telemetry, no hub lookups. These switch off third-party
 # behaviour; the app's own settings travel as arguments.
@@ -40,131 +58,72 @@ MAX_FILE_SIZE = "1mb"
 SESSION_CAPACITY = 500
 
 
-# ---------------------------------------------------------------- handlers (no Gradio)
-
-
-@dataclass(frozen=True)
-class Panels:
-    """The answer panels after a question: sources, the passage picker, the passage in context.
-
-    ``questions`` are the questions asked so far (for follow-ups); ``choices`` and ``picked``
-    fill the picker; ``contexts`` hold each passage in context, ``context`` the one shown.
-    """
-
-    questions: list[str]
-    sources_head: str
-    sources: str
-    choices: list[tuple[str, int]]
-    picked: int | None
-    contexts: list[str]
-    context: str
-
-
-@dataclass(frozen=True)
-class View:
-    """What a chat event shows: the input box, the conversation and the answer panels.
-
-    ``panels`` is None when they keep showing the last answer (a refused or failed question).
-    """
-
-    box: str
-    messages: list[dict]
-    panels: Panels | None
-
-
-def show_context(i, contexts) -> str:
-    """The HTML of passage ``i`` in its context, or a hint when there is none."""
-    ok = i is not None and contexts and 0 <= int(i) < len(contexts)
-    return contexts[int(i)] if ok else NO_CONTEXT
-
-
-def ask(state: AppState, question, k, messages, questions) -> View:
-    """One chat question: the conversation grows by the question and its reply."""
-    turn = chat_turn(state.index, question, k, questions or [])
-    messages = list(messages or [])
-    if turn.user is not None:
-        messages.append({"role": "user", "content": turn.user})
-    messages.append({"role": "assistant", "content": turn.reply})
-    if turn.answer is None or turn.question is None:  # refused or failed: panels stay as they are
-        return View(question if turn.keep_input else "", messages, None)
-    panels = Panels(
-        questions=[*(questions or []), turn.question],
-        sources_head=turn.sources_head,
-        sources=sources_html(turn.answer),
-        choices=turn.choices,
-        picked=turn.picked,
-        contexts=turn.contexts,
-        context=show_context(turn.picked, turn.contexts),
-    )
-    return View("", messages, panels)
-
-
-def clear() -> View:
-    """An empty conversation and empty panels."""
-    return View("", [], Panels([], "", sources_html(None), [], None, [], NO_CONTEXT))
-
-
-def rebuild_view(state: AppState) -> tuple[str, str, str]:
-    """Rebuild the index; then the Index tab, the rebuild's message and the status line."""
-    result = state.rebuild()
-    return status_markdown(state), result["message"], status_line(state)
-
-
-def answer_json(state: AppState, question, k=DEFAULT_K, history=None) -> dict:
-    """The Answer as JSON. Raises QAError (a bad question, k or history: one line)."""
-    idx = state.index
-    with idx.serving():
-        return answer_with_index(idx, question, k=k, history=history).to_dict()
-
-
-def retrieve_json(state: AppState, question, k=DEFAULT_K) -> list[dict]:
-    """The ``k`` best passages as JSON, best first. Raises QAError."""
-    idx = state.index
-    with idx.serving():
-        return [asdict(p) for p in retrieve_with_index(idx, question, k)]
-
-
 # ------------------------------------------------------------------------------- wiring
 
 
-def _view_values(view: View) -> tuple:
-    """``view`` as the values of :meth:`Ui.view_outputs`; kept panels are skipped."""
+def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path | None) -> None:
+    """The page's events; private, so they are not part of the JSON API."""
     import gradio as gr  # deferred: importing gradio takes seconds
 
-    head = (view.box, view.messages, view.messages)
-    p = view.panels
-    if p is None:
-        return (*head, *[gr.skip()] * 6)
-    picker = gr.update(choices=p.choices, value=p.picked)
-    return (*head, p.questions, p.sources_head, p.sources, picker, p.contexts, p.context)
+    def values(view: View) -> tuple:
+        """``view`` as the values of :meth:`Ui.view_outputs`; kept panels are skipped."""
+        chat = conversation_html(view.exchanges, title, feedback_file is not None)
+        head = (view.box, chat, view.exchanges)
+        p = view.panels
+        if p is None:
+            return (*head, *[gr.skip()] * 4)
+        picker = gr.update(choices=p.choices, value=p.picked)
+        return (*head, p.sources, picker, p.contexts, p.context)
 
+    def on_ask(question, k, exchanges):
+        return values(ask(state, question, k, exchanges))
 
-def _wire_events(state: AppState, ui: Ui) -> None:
-    """The page's events; private, so they are not part of the JSON API."""
+    def on_load(k, exchanges, request: gr.Request):
+        """A shared link, ``/?q=…``: ask its question at once."""
+        q = request.query_params.get("q") if request is not None else None
+        if not q or exchanges:
+            return tuple(gr.skip() for _ in ui.view_outputs())
+        return values(ask(state, q, k, exchanges))
 
-    def on_ask(question, k, messages, questions):
-        return _view_values(ask(state, question, k, messages, questions))
+    def on_quote(exchanges, evt: gr.EventData):
+        shown = open_in_context(state, exchanges, getattr(evt, "_data", None))
+        if shown is None:
+            return gr.skip(), gr.skip(), gr.skip()
+        return gr.Tabs(selected="context"), gr.update(value=None), shown
 
-    def on_clear():
-        return _view_values(clear())
+    def on_source(contexts, evt: gr.EventData):
+        data = getattr(evt, "_data", None) or {}
+        i = data.get("passage") if isinstance(data, dict) else None
+        if not isinstance(i, int) or not 0 <= i < len(contexts or []):
+            return gr.skip(), gr.skip(), gr.skip()
+        return gr.Tabs(selected="context"), gr.update(value=i), show_context(i, contexts)
+
+    def on_feedback(exchanges, evt: gr.EventData):
+        saved, message = give_feedback(exchanges, getattr(evt, "_data", None), feedback_file)
+        (gr.Info if saved else gr.Warning)(message)
 
     def on_rebuild():
-        import gradio as gr  # deferred: importing gradio takes seconds
-
-        yield gr.skip(), "Rebuilding the index from the corpus …", gr.skip()
-        yield rebuild_view(state)
+        busy = "Rebuilding the index from the corpus …"
+        yield gr.update(interactive=False), busy, gr.skip(), gr.skip()
+        tab, message, line = rebuild_view(state)
+        yield gr.update(interactive=not state.rebuild_off), message, tab, line
 
     private: dict[str, Any] = {"api_visibility": "private"}
-    ask_io = (on_ask, [ui.box, ui.k, ui.messages, ui.questions], ui.view_outputs())
+    ask_io = (on_ask, [ui.box, ui.k, ui.exchanges], ui.view_outputs())
     ui.box.submit(*ask_io, **private)
     ui.ask_btn.click(*ask_io, **private)
     for btn, q in zip(ui.example_btns, EXAMPLES, strict=True):
         btn.click(lambda q=q: q, None, ui.box, **private).then(*ask_io, **private)
+    ui.clear_btn.click(lambda: values(clear()), None, ui.view_outputs(), **private)
+    ui.k.change(k_changed, [ui.exchanges, ui.k], ui.sources, **private)
     ui.pick.input(show_context, [ui.pick, ui.contexts], ui.context, **private)
-    ui.clear_btn.click(on_clear, None, ui.view_outputs(), **private)
+    ui.chat.select(on_quote, [ui.exchanges], [ui.tabs, ui.pick, ui.context], **private)
+    ui.sources.select(on_source, [ui.contexts], [ui.tabs, ui.pick, ui.context], **private)
+    ui.chat.like(on_feedback, [ui.exchanges], None, **private)
+    demo.load(on_load, [ui.k, ui.exchanges], ui.view_outputs(), **private)
     # No concurrency limit on rebuilds: a second one must reach state.rebuild() to be
     # refused there, rather than queue behind the first and run again.
-    rebuild_outputs = [ui.status_md, ui.rebuild_msg, ui.statusline]
+    rebuild_outputs = [ui.rebuild_btn, ui.rebuild_msg, ui.status_md, ui.statusline]
     ui.rebuild_btn.click(on_rebuild, None, rebuild_outputs, concurrency_limit=None, **private)
 
 
@@ -193,11 +152,12 @@ def _register_api(state: AppState) -> None:
             raise _one_line_error(e) from None
 
     def rebuild() -> dict:
-        """Rebuild the index from the corpus directory; refused while another build runs."""
+        """Rebuild the index from the corpus; refused while another runs, too soon after the
+        last one (unless the corpus changed), or when the app was started without rebuilds."""
         return state.rebuild()
 
     def status() -> dict:
-        """Documents, chunks, model and build time of the index in use."""
+        """Documents, chunks, model, version and build time of the index in use."""
         return state.status()
 
     gr.api(answer, api_name="answer")
@@ -206,18 +166,22 @@ def _register_api(state: AppState) -> None:
     gr.api(status, api_name="status")
 
 
-def build_blocks(state: AppState):
-    """The gr.Blocks of the app over ``state``: layout, events and the JSON API."""
+def build_blocks(state: AppState, feedback_file: Path | None = None):
+    """The gr.Blocks of the app over ``state``: layout, events and the JSON API.
+
+    ``feedback_file``: where 👍/👎 are appended; None: no feedback buttons.
+    """
     import gradio as gr  # deferred: importing gradio takes seconds
 
     docs = state.index.docs
     title = docs[0].title if len(docs) == 1 else "the corpus"
+    url = getattr(docs[0], "url", "") if len(docs) == 1 else ""
     # delete_cache: drop anything uploaded to Gradio's temp dir after an hour (the app takes
     # no uploads, but the route exists); see SECURITY.md.
     blocks = gr.Blocks(title=f"Ask: {title}", analytics_enabled=False, delete_cache=(3600, 3600))
     with blocks as demo:
-        ui = layout(state, title)
-        _wire_events(state, ui)
+        ui = layout(state, title, url, feedback=feedback_file is not None)
+        _wire_events(demo, state, ui, title, feedback_file)
         _register_api(state)
     demo.qa_state = state
     return demo
@@ -239,7 +203,7 @@ def build_app(settings: Settings, warm_up: bool = False):
     state = AppState.open(settings)
     if warm_up:
         state.warm_up()
-    return build_blocks(state)
+    return build_blocks(state, settings.feedback_file)
 
 
 def launch(
@@ -278,6 +242,8 @@ def serve(settings: Settings, share: bool = False) -> int:
     """Build the index if needed, then serve the app on ``settings``' host and port."""
     demo = build_app(settings)
     print(f"qa: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+    if demo.qa_state.rebuild_off:
+        print(f"qa: {demo.qa_state.rebuild_off}", file=sys.stderr)
     launch(demo, host=settings.host, port=settings.port, share=share, prevent_thread_lock=True)
     # The model loads only now, so that importing torch does not delay the first page.
     demo.qa_state.warm_up()
@@ -292,25 +258,10 @@ def parse_args(argv=None, settings: Settings | None = None) -> argparse.Namespac
         prog="app.py",
         description="Serve the question-answering web app (quotes with the source's references).",
     )
-    p.add_argument(
-        "--host",
-        default=settings.host,
-        help="address to listen on (default: %(default)s, from $QA_HOST or 127.0.0.1)",
-    )
-    p.add_argument(
-        "--port",
-        type=int,
-        default=settings.port,
-        help="port (default: %(default)s, from $QA_PORT or 7860)",
-    )
     p.add_argument("--corpus", help="corpus directory (default: corpus/ or $QA_CORPUS_DIR)")
     p.add_argument("--index", help="index directory (default: index/ or $QA_INDEX_DIR)")
     p.add_argument("--model", help="embedding model name or path (default: bundled; $QA_MODEL)")
-    p.add_argument(
-        "--share",
-        action="store_true",
-        help="also open a public gradio.live link (off unless given)",
-    )
+    add_serve_arguments(p, settings)
     return p.parse_args(argv)
 
 
@@ -322,15 +273,9 @@ def main(argv=None) -> int:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1
     args = parse_args(argv, env)
-    settings = env.override(
-        host=args.host,
-        port=args.port,
-        corpus_dir=args.corpus,
-        index_dir=args.index,
-        model=args.model,
-    )
     try:
-        return serve(settings, share=args.share)
+        settings = env.override(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
+        return serve(serve_overrides(settings, args), share=args.share)
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1

@@ -160,7 +160,9 @@ def _records(
     sentences = [s for d in docs for s in d.sentences]
     row = {(s.doc_id, s.start): i for i, s in enumerate(sentences)}
     doc_records = [
-        DocRecord(d.doc_id, d.path, d.title, d.text, dict(d.references), d.sha256, dict(d.notes))
+        DocRecord(
+            d.doc_id, d.path, d.title, d.text, dict(d.references), d.sha256, dict(d.notes), d.url
+        )
         for d in docs
     ]
     chunk_records = [

@@ -26,7 +26,7 @@ from .onnx_embedding import cache_dir_for
 from .render import render_verification
 from .reranker import reranker_for
 from .retrieval import retrieve_with_index
-from .settings import Settings
+from .settings import Settings, add_serve_arguments, serve_overrides
 from .verify import check_text, verify_with_index
 
 #: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
@@ -125,7 +125,7 @@ def cmd_verify(args, settings: Settings) -> int:
 def cmd_serve(args, settings: Settings) -> int:
     from .app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
-    return serve(settings, share=args.share)
+    return serve(serve_overrides(settings, args), share=args.share)
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -180,11 +180,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     eval_cli.add_parser(sub, common)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
-    v.add_argument(
-        "--host", default=settings.host, help="address to listen on (default: %(default)s)"
-    )
-    v.add_argument("--port", type=int, default=settings.port, help="port (default: %(default)s)")
-    v.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    add_serve_arguments(v, settings)
     v.set_defaults(func=cmd_serve)
     return p
 

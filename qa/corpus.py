@@ -109,6 +109,7 @@ class Document:
 
     ``form`` names the reader's form ("text", "browser copy", "html", "wikitext", "markdown").
     ``references`` maps a number to its full entry; ``notes`` a note label to its text.
+    ``url`` is the page's web address when the file gives one ("" otherwise).
     """
 
     doc_id: str
@@ -122,6 +123,7 @@ class Document:
     notes: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     form: str = "text"
+    url: str = ""
 
     @property
     def sentences(self) -> list[Sentence]:
@@ -261,6 +263,7 @@ class DocumentBuilder:
         self.references: dict[int, str] = {}
         self.notes: dict[str, str] = {}
         self.warnings: list[str] = []
+        self.url = ""
 
     @property
     def text(self) -> str:
@@ -323,6 +326,7 @@ class DocumentBuilder:
             notes={k: " ".join(v.split()) for k, v in self.notes.items()},
             warnings=self.warnings,
             form=self.form,
+            url=self.url,
         )
         n = 0
         for section, b_start, b_end in self.paragraph_spans:

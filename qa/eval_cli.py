@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from . import evalsets
+from . import evalsets, feedback
 from .api import load_with_settings
 from .errors import QAError
 from .evaluate import HEADER, load_questions
@@ -37,6 +38,19 @@ def _fit(args: argparse.Namespace, idx: LoadedIndex, settings: Settings) -> None
     )
 
 
+def feedback_candidates(path: str) -> int:
+    """``qa eval --feedback FILE``: candidate gold questions from the web app's feedback."""
+    found = feedback.candidates(feedback.read_feedback(Path(path)))
+    for c in found:
+        print(json.dumps(c, ensure_ascii=False))
+    print(
+        f"{len(found)} candidate gold question(s) from {path}; check each one's 'review' note "
+        "before adding it to a gold set",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _sets(args: argparse.Namespace) -> list[evalsets.EvalSet]:
     if args.questions:
         load_questions(args.questions)  # a missing or malformed file fails before any build
@@ -52,6 +66,8 @@ def _sets(args: argparse.Namespace) -> list[evalsets.EvalSet]:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    if args.feedback:
+        return feedback_candidates(args.feedback)
     reranker = reranker_for(args.reranker or settings.reranker)
     sets = _sets(args)
     if args.fit:
@@ -110,6 +126,12 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     e.add_argument("--no-folds", action="store_true", help="shipped models for every set")
     e.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    e.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help="instead: print candidate gold questions (JSON lines) from the web app's "
+        "feedback file, for review",
+    )
     e.add_argument(
         "--fit",
         "--calibrate",

@@ -83,10 +83,12 @@ class DocRecord:
     references: dict[int, str]
     sha256: str = ""
     notes: dict[str, str] = field(default_factory=dict)
+    url: str = ""  # the page's web address, when the source file gives one
 
     def to_json(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id,
+            "url": self.url,
             "path": self.path,
             "title": self.title,
             "sha256": self.sha256,
@@ -110,6 +112,7 @@ class DocRecord:
             references,
             str(r.get("sha256", "")),
             {str(k): str(v) for k, v in _dict({"notes": {}, **r}, "notes", where).items()},
+            str(r.get("url", "")),
         )
 
 

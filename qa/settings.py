@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import re
@@ -53,6 +54,14 @@ class Settings:
         max_file_mb: corpus files larger than this many MB are skipped (``QA_MAX_FILE_MB``).
         host: address the web app listens on (``QA_HOST``).
         port: port the web app listens on (``QA_PORT``).
+        rebuild_interval: the web app rebuilds at most once per this many seconds unless the
+            corpus changed; 0: no limit (``QA_REBUILD_INTERVAL``).
+        allow_rebuild: the web app offers rebuilds even when it listens beyond 127.0.0.1
+            (``--allow-rebuild``).
+        status_paths: the web app's status gives absolute paths, not only folder names
+            (``--status-paths``).
+        feedback_file: where the web app appends readers' feedback; None: no feedback
+            (``QA_FEEDBACK_FILE``; ``--no-feedback``).
     """
 
     corpus_dir: Path = Path("corpus")
@@ -67,6 +76,10 @@ class Settings:
     reranker: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
+    rebuild_interval: int = 30
+    allow_rebuild: bool = False
+    status_paths: bool = False
+    feedback_file: Path | None = Path("feedback.jsonl")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,10 +102,66 @@ class Settings:
         For command-line options, which win over the environment when given.
         """
         given = {k: v for k, v in values.items() if v is not None}
-        for name in ("corpus_dir", "index_dir"):
+        for name in ("corpus_dir", "index_dir", "feedback_file"):
             if name in given:
                 given[name] = Path(given[name])
         return dataclasses.replace(self, **given)
+
+
+def add_serve_arguments(p: argparse.ArgumentParser, settings: Settings) -> None:
+    """The web app's options, shared by ``app.py`` and ``qa serve``; ``settings`` give defaults."""
+    p.add_argument(
+        "--host",
+        default=settings.host,
+        help="address to listen on (default: %(default)s, from $QA_HOST or 127.0.0.1)",
+    )
+    p.add_argument(
+        "--port",
+        type=int,
+        default=settings.port,
+        help="port (default: %(default)s, from $QA_PORT or 7860)",
+    )
+    p.add_argument(
+        "--share",
+        action="store_true",
+        help="also open a public gradio.live link (off unless given)",
+    )
+    p.add_argument(
+        "--allow-rebuild",
+        action="store_true",
+        help="offer 'Rebuild index' and /rebuild even when listening beyond 127.0.0.1",
+    )
+    p.add_argument(
+        "--rebuild-interval",
+        type=int,
+        metavar="SECONDS",
+        help="at most one rebuild per this many seconds unless the corpus changed "
+        f"(default: {settings.rebuild_interval}, from $QA_REBUILD_INTERVAL; 0: no limit)",
+    )
+    p.add_argument(
+        "--status-paths",
+        action="store_true",
+        help="show absolute corpus and index paths in /status and the Index tab",
+    )
+    p.add_argument(
+        "--no-feedback",
+        action="store_true",
+        help=f"no 👍/👎 buttons (default: appended to {settings.feedback_file}, $QA_FEEDBACK_FILE)",
+    )
+
+
+def serve_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
+    """``settings`` with the options of :func:`add_serve_arguments` applied."""
+    if args.rebuild_interval is not None and args.rebuild_interval < 0:
+        raise ConfigError(f"--rebuild-interval must be 0 or more, got {args.rebuild_interval}")
+    out = settings.override(
+        host=args.host,
+        port=args.port,
+        rebuild_interval=args.rebuild_interval,
+        allow_rebuild=args.allow_rebuild or None,
+        status_paths=args.status_paths or None,
+    )
+    return dataclasses.replace(out, feedback_file=None) if args.no_feedback else out
 
 
 def _shown(raw: str) -> str:
@@ -168,4 +237,6 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "reranker": ("QA_RERANKER", _text),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
+    "rebuild_interval": ("QA_REBUILD_INTERVAL", _whole(0)),
+    "feedback_file": ("QA_FEEDBACK_FILE", _path),
 }

@@ -122,7 +122,7 @@ def stage_hook(stage: str) -> None:
     With ``QA_TEST_PAUSE_AT=<stage>`` (locked, writing, written, swap, swapped) the build prints
     ``qa-test: paused at <stage>`` on stderr and sleeps until the file named by
     ``QA_TEST_RESUME_FILE`` exists (at most ``QA_TEST_PAUSE_SECONDS``, default 600). Used only
-    by tests/test_crash_safety.py; never set it otherwise.
+    by tests (test_crash_safety.py, test_web_chat.py); never set it otherwise.
     """
     if os.environ.get("QA_TEST_PAUSE_AT") != stage:
         return

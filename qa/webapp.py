@@ -1,48 +1,103 @@
-"""What the web app does, without Gradio: the shared index with rebuild, one chat turn, and
-the rendering of answers, sources and status.
+"""What the web app does, without Gradio: the shared index with its rebuild rules, and one
+chat turn.
 
-``qa/app.py`` lays these out with Gradio. Everything the source or a user wrote
-is escaped before it is shown: chat messages are Markdown, so text goes through
-:func:`md_text`; the HTML panels go through :func:`html.escape`.
+``qa/app.py`` lays these out with Gradio; the conversation's HTML is :mod:`qa.chat_html`, the
+side panels' :mod:`qa.panel_html`, the exact copy and export texts :mod:`qa.transcript`.
+The Index tab is Markdown, so text shown there goes through :func:`md_text`.
 
 Example:
     >>> state = AppState.open(Settings.from_env())  # doctest: +SKIP
     >>> turn = chat_turn(state.index, "Who runs the long-term shelter?", 5, [])  # doctest: +SKIP
-    >>> print(turn.reply)  # doctest: +SKIP
+    >>> print(turn.exchange.answer.quotes[0].text)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import ipaddress
+import json
 import logging
+import math
 import re
 import threading
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .answer import answer_with_index
 from .api import load_or_build
-from .build import build_index
+from .build import BuildReport, build_index
 from .embedding import get_embedder
-from .errors import (
-    BuildInProgressError,
-    QAError,
-    QuestionError,
-)
+from .errors import BuildInProgressError, QAError, QuestionError
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .panel_html import context_html, passage_references, spans_in
 from .questions import check_k, clean_question
-from .render import claim_marks, notes_of, tags, why_not
+from .records import Manifest
 from .settings import Settings
+from .sources import MAX_FILE_BYTES, corpus_fingerprint
+from .storage import build_lock
+from .transcript import Exchange, answer_markdown, outcome, shown_passages
+
+__all__ = [  # answer_markdown: the Markdown of an answer, as the chat once showed it
+    "EMPTY_PROMPT", "HISTORY_TURNS", "AppState", "Turn", "answer_markdown", "chat_turn",
+    "index_version", "is_loopback", "md_text", "one_line", "rebuild_message",
+    "rebuild_off_reason", "status_markdown", "version_line",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
 #: Previous questions passed to the answerer, so follow-ups ("and in 2018?") are understood.
 HISTORY_TURNS = 5
-NOT_FOUND = "The text does not say."
 EMPTY_PROMPT = "Type a question about the text, or click one of the examples below."
 
 
 # ------------------------------------------------------------------------------- state
+
+
+def index_version(m: Manifest) -> str:
+    """Which index answers: its build time and a hash of the corpus files it was built from."""
+    built = (m.built_at or "?").replace("T", " ").replace("Z", " UTC")
+    built = re.sub(r":\d\d(\.\d+)?(?= UTC)", "", built)  # minutes are enough
+    digest = hashlib.sha256(json.dumps(sorted(m.corpus_files.items())).encode()).hexdigest()
+    return f"built {built} · content {digest[:12]}"
+
+
+def is_loopback(host: str) -> bool:
+    """``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def rebuild_off_reason(settings: Settings) -> str:
+    """Why the app offers no rebuilds ("" when it does): it listens beyond this machine."""
+    if settings.allow_rebuild or is_loopback(settings.host):
+        return ""
+    return (
+        f"Rebuilding is off: this app listens on {settings.host}, beyond this machine. "
+        "Start it with --allow-rebuild to allow rebuilds from the page and the API."
+    )
+
+
+def rebuild_message(report: BuildReport) -> str:
+    """What a rebuild did, in plain words: "Rebuilt: 1 document, nothing changed."."""
+    docs = f"{report.documents} document{'s' if report.documents != 1 else ''}"
+    parts = [
+        f"{n} passage{'s' if n != 1 else ''} {verb}"
+        for n, verb in ((report.chunks_added, "re-read"), (report.chunks_removed, "removed"))
+        if n
+    ]
+    if not parts and not report.changed_files:
+        msg = f"Rebuilt: {docs}, nothing changed."
+    else:
+        msg = f"Rebuilt: {docs}; {', '.join(parts) or 'no passage changed'}."
+    if report.changed_files:
+        msg += " Changed: " + ", ".join(report.changed_files) + "."
+    if report.warnings:
+        msg += " Warnings: " + "; ".join(report.warnings)
+    return msg
 
 
 class AppState:
@@ -50,6 +105,10 @@ class AppState:
 
     Readers take ``state.index`` once per request, so a question asked during a rebuild is
     answered from the old index, and never from half of the new one.
+
+    Rebuilds: one at a time; none when ``rebuild_off`` says why; and, with
+    ``rebuild_interval`` > 0, at most one per that many seconds unless the corpus changed.
+    ``show_paths``: the status gives absolute paths, not just the folders' names.
     """
 
     def __init__(
@@ -58,10 +117,20 @@ class AppState:
         index_dir: Path,
         index: LoadedIndex,
         exact_max_chunks: int = EXACT_MAX_CHUNKS,
+        *,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        rebuild_off: str = "",
+        rebuild_interval: float = 0.0,
+        show_paths: bool = False,
     ):
         self.corpus_dir = Path(corpus_dir)
         self.index_dir = Path(index_dir)
-        self.exact_max_chunks = exact_max_chunks  # for rebuilds
+        self.exact_max_chunks, self.max_file_bytes = exact_max_chunks, max_file_bytes  # rebuilds
+        self.rebuild_off = rebuild_off
+        self.rebuild_interval = rebuild_interval
+        self.show_paths = show_paths
+        self.rebuilds = 0
+        self._last_rebuild: float | None = None
         self._index = index
         self._swap_lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -78,9 +147,19 @@ class AppState:
             rebuild_corrupt=True,
             embedder=get_embedder(settings.model, settings.device, settings.query_threads),
             exact_max_chunks=settings.exact_max_chunks,
+            max_file_bytes=settings.max_file_bytes,
         )
         idx.search_threads = settings.search_threads
-        return cls(settings.corpus_dir, settings.index_dir, idx, settings.exact_max_chunks)
+        return cls(
+            settings.corpus_dir,
+            settings.index_dir,
+            idx,
+            settings.exact_max_chunks,
+            max_file_bytes=settings.max_file_bytes,
+            rebuild_off=rebuild_off_reason(settings),
+            rebuild_interval=settings.rebuild_interval,
+            show_paths=settings.status_paths,
+        )
 
     @property
     def index(self) -> LoadedIndex:
@@ -103,6 +182,9 @@ class AppState:
         t.start()
         return t
 
+    def _path(self, p: Path) -> str:
+        return str(p.resolve()) if self.show_paths else p.name
+
     def status(self) -> dict:
         m = self.index.manifest
         return {
@@ -112,50 +194,88 @@ class AppState:
             "model": m.model,
             "built_at": m.built_at,
             "build_seconds": m.build_seconds,
+            "version": index_version(m),
             "files": sorted(m.corpus_files),
-            "corpus_dir": str(self.corpus_dir),
-            "index_dir": str(self.index_dir),
+            "corpus_dir": self._path(self.corpus_dir),
+            "index_dir": self._path(self.index_dir),
             "building": self.building,
+            "rebuild_allowed": not self.rebuild_off,
+            "rebuild_interval_s": self.rebuild_interval,
+            "rebuilds": self.rebuilds,
         }
 
+    def _too_soon(self) -> str:
+        """Why a rebuild now would be one too many ("" if it may run)."""
+        if self.rebuild_interval <= 0 or self._last_rebuild is None:
+            return ""
+        ago = time.monotonic() - self._last_rebuild
+        if ago >= self.rebuild_interval:
+            return ""
+        try:
+            if corpus_fingerprint(self.corpus_dir) != self.index.manifest.corpus_files:
+                return ""  # the corpus changed: rebuild at once
+        except (QAError, OSError):
+            return ""  # let the build say what is wrong with the corpus
+        wait = max(1, math.ceil(self.rebuild_interval - ago))
+        return (
+            f"The index was rebuilt {ago:.0f} s ago and no corpus file has changed since; "
+            f"try again in {wait} s."
+        )
+
     def rebuild(self) -> dict:
-        """Rebuild from the corpus and swap the new index in; refuse if a build is running.
+        """Rebuild from the corpus and swap the new index in, unless refused (see the class).
 
         Returns a JSON-ready dict: ``ok``, ``message``, ``status``, ``report`` (after a build).
         """
+        if self.rebuild_off:
+            return self._result(self.rebuild_off)
         if not self._build_lock.acquire(blocking=False):
             return self._result("A rebuild is already running; wait for it to finish.")
         try:
-            old = self.index
+            with build_lock(self.index_dir):  # only a probe: build_index takes it again
+                pass
+            if why := self._too_soon():
+                return self._result(why)
+            return self._rebuild()
+        except BuildInProgressError:
+            return self._result(
+                f"Another process is building {self.index_dir.name}; the rebuild was refused. "
+                "Try again when it has finished."
+            )
+        finally:
+            self._build_lock.release()
+
+    def _rebuild(self) -> dict:
+        old = self.index
+        try:
             report = build_index(
                 self.corpus_dir,
                 self.index_dir,
                 embedder=old.embedder,
                 show_progress=False,
                 exact_max_chunks=self.exact_max_chunks,
+                max_file_bytes=self.max_file_bytes,
             )
             new = load_index(self.index_dir, None, embedder=old.embedder)
-            new.search_threads = old.search_threads
-            with self._swap_lock:
-                self._index = new
-            msg = f"Rebuilt: {report.summary()}."
-            if report.changed_files:
-                msg += " Changed files: " + ", ".join(report.changed_files) + "."
-            if report.warnings:
-                msg += " Warnings: " + "; ".join(report.warnings)
-            log.info(msg)
-            return self._result(msg, report)
         except BuildInProgressError:
-            return self._result(
-                f"Another process is building {self.index_dir}; the rebuild was refused. "
-                "Try again when it has finished."
-            )
+            raise
         except QAError as e:
+            self._last_rebuild = time.monotonic()
             return self._result(f"Rebuild failed, the previous index is still in use: {e}")
-        finally:
-            self._build_lock.release()
+        new.search_threads = old.search_threads
+        with self._swap_lock:
+            self._index = new
+        self._last_rebuild = time.monotonic()
+        self.rebuilds += 1
+        msg = rebuild_message(report)
+        log.info(msg)
+        return self._result(msg, report)
 
-    def _result(self, message: str, report=None) -> dict:
+    def _result(self, message: str, report: BuildReport | None = None) -> dict:
+        if not self.show_paths:  # a failed build names files: by their folder's name only
+            for p in (self.corpus_dir, self.index_dir):
+                for shown in {str(p.resolve()), str(p)} - {p.name}:
+                    message = message.replace(shown, p.name)
         return {
             "ok": report is not None,
             "message": message,
@@ -186,161 +306,27 @@ def one_line(msg: str) -> str:
     return msg.rstrip(".") + "."
 
 
-def _missing_tags(text: str, refs, pages=None) -> str:
-    """Tags for the refs not already marked inside the verbatim ``text``."""
-    return tags(tuple(r for r in refs if f"[{r}]" not in text), pages)
-
-
-def _where(title: str, section: str) -> str:
-    return f"{title}, {section}" if section else title
-
-
-def answer_markdown(ans) -> str:
-    """The chat message for an Answer: escaped block quotes with [n] tags, then References."""
-    lines: list[str] = []
-    if ans.found:
-        for q in ans.quotes:
-            marks = _missing_tags(q.text, q.refs, q.pages)
-            if not q.refs:
-                marks = "(no reference in the source)"
-            lines.append(f"> {md_text(q.text)}" + (f" **{md_text(marks)}**" if marks else ""))
-            lines.append(f"> — *{md_text(_where(q.title, q.section))}*")
-            lines.extend(f"> *{md_text(m)}*" for m in claim_marks(q))
-            lines.append("")
-        if notes_of(ans):
-            lines += ["**Notes**", ""]
-            lines.extend(f"- {md_text(f'[{label}] {text}')}" for label, text in notes_of(ans))
-            lines.append("")
-        if ans.references:
-            lines.append("**References**")
-            lines.append("")
-            lines.extend(f"- {md_text(f'[{r.number}] {r.text}')}" for r in ans.references)
-        return "\n".join(lines).rstrip()
-    lines.append(f"**{NOT_FOUND}** No passage of the source answers this question.")
-    if getattr(ans, "reasons", None):
-        lines += ["", md_text(why_not(ans.reasons))]
-    if ans.passages:
-        lines += ["", "Closest passages (for context; they do not answer the question):", ""]
-        for p in ans.passages[:2]:
-            lines.append(f"> {md_text(p.text)} {md_text(_missing_tags(p.text, p.refs))}".rstrip())
-            lines.append(f"> — *{md_text(_where(p.title, p.section))}*")
-            lines.append("")
-    return "\n".join(lines).rstrip()
-
-
-def _spans(quotes, doc_id: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Quote spans inside [start, end) of a document, merged, relative to ``start``."""
-    spans = sorted(
-        (max(q.start, start) - start, min(q.end, end) - start)
-        for q in quotes
-        if q.doc_id == doc_id and q.start < end and q.end > start
-    )
-    merged: list[list[int]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    return [(s, e) for s, e in merged]
-
-
-def marked_html(text: str, spans) -> str:
-    """``text`` HTML-escaped, with each span wrapped in <mark>."""
-    out, pos = [], 0
-    for s, e in spans:
-        out += [html.escape(text[pos:s]), "<mark>", html.escape(text[s:e]), "</mark>"]
-        pos = e
-    out.append(html.escape(text[pos:]))
-    return "".join(out)
-
-
-def sources_html(ans) -> str:
-    """The sources panel: each retrieved passage with section, scores and quotes marked."""
-    if ans is None:
-        return (
-            '<div class="qa-empty">Ask a question: the passages it was answered from will '
-            "appear here, with the quoted sentences highlighted.</div>"
-        )
-    if not ans.passages:
-        return '<div class="qa-empty">No passages retrieved.</div>'
-    cards = []
-    for rank, p in enumerate(ans.passages, 1):
-        quoted = _spans(ans.quotes, p.doc_id, p.start, p.end)
-        badge = '<span class="qa-badge">quoted</span>' if quoted else ""
-        cards.append(
-            f'<div class="qa-passage{" qa-quoted" if quoted else ""}">'
-            f'<div class="qa-meta"><span><b>#{rank}</b> · '
-            f"{html.escape(_where(p.title, p.section))} {html.escape(tags(p.refs))} {badge}"
-            '</span><span class="qa-score" title="fused rank score · dense cosine · BM25">'
-            f"score {p.score:.4f} · dense {p.dense_score:.2f} · BM25 {p.lexical_score:.1f}"
-            "</span></div>"
-            f'<div class="qa-text">{marked_html(p.text, quoted)}</div></div>'
-        )
-    return "".join(cards)
-
-
-def context_html(index: LoadedIndex, ans, i: int) -> str:
-    """Passage ``i`` of ``ans`` inside its paragraph and the paragraphs around it."""
-    p = ans.passages[i]
-    try:
-        text = index.document_text(p.doc_id)
-    except KeyError:
-        return '<div class="qa-empty">This document is no longer in the index.</div>'
-    if text[p.start : p.end] != p.text:
-        return '<div class="qa-empty">The index was rebuilt; ask the question again.</div>'
-    # One paragraph either side: paragraphs are separated by blank lines in the source.
-    lo = text.rfind("\n\n", 0, p.start)
-    lo = text.rfind("\n\n", 0, lo) if lo > 0 else -1
-    hi = text.find("\n\n", p.end)
-    hi = text.find("\n\n", hi + 2) if hi >= 0 else -1
-    lo, hi = (0 if lo < 0 else lo + 2), (len(text) if hi < 0 else hi)
-    window, spans = text[lo:hi], _spans(ans.quotes, p.doc_id, lo, hi)
-    s, e = p.start - lo, p.end - lo
-    # The passage itself is framed; quote marks inside it are kept.
-    rendered = (
-        marked_html(window[:s], _clip(spans, 0, s))
-        + '<span class="qa-here">'
-        + marked_html(window[s:e], _clip(spans, s, e))
-        + "</span>"
-        + marked_html(window[e:], _clip(spans, e, hi - lo))
-    )
-    paragraphs = "".join(f"<p>{para}</p>" for para in rendered.split("\n\n") if para.strip())
-    return (
-        f'<div class="qa-context"><div class="qa-meta">{html.escape(_where(p.title, p.section))}'
-        f" · characters {p.start}–{p.end}</div>{paragraphs}</div>"
-    )
-
-
-def _clip(spans, lo: int, hi: int) -> list[tuple[int, int]]:
-    return [(max(s, lo) - lo, min(e, hi) - lo) for s, e in spans if s < hi and e > lo]
-
-
 def status_markdown(state: AppState) -> str:
-    """The Index tab: counts, model, build time and corpus files of the index in use."""
+    """The Index tab: counts, model, version and corpus files of the index in use."""
     s = state.status()
-    built = (s["built_at"] or "?").replace("T", " ").replace("Z", " UTC")
+    took = s["build_seconds"]
     files = ", ".join(md_text(f) for f in s["files"][:5]) or "none"
     if len(s["files"]) > 5:
         files += f" and {len(s['files']) - 5} more"
-    took = s["build_seconds"]
     return (
-        f"**{s['documents']}** document(s) · **{s['chunks']}** chunks · "
+        f"**{s['documents']}** document(s) · **{s['chunks']}** passages (chunks) · "
         f"**{s['sentences']}** sentences  \n"
-        f"**Model:** {md_text(s['model'])}  \n**Built:** {built}"
-        + (f" (took {took:.2f} s)" if took is not None else "")
-        + f"  \n**Corpus:** {md_text(s['corpus_dir'])}: {files}"
-        + f"  \n**Index:** {md_text(s['index_dir'])}"
+        f"**Version:** {md_text(s['version'])}"
+        + (f" (took {took:.1f} s)" if took is not None else "")
+        + f"  \n**Model:** {md_text(s['model'])}"
+        + f"  \n**Files:** {files} (in the folder {md_text(s['corpus_dir'])})"
+        + f"  \n**Index folder:** {md_text(s['index_dir'])}"
     )
 
 
-def status_line(state: AppState) -> str:
-    s = state.status()
-    built = (s["built_at"] or "?").replace("T", " ").replace("Z", " UTC")
-    model = s["model"].rsplit("/", 1)[-1]
-    return (
-        f"Index: {s['documents']} document(s) · {s['chunks']} chunks · "
-        f"model {md_text(model)} · built {built}"
-    )
+def version_line(state: AppState) -> str:
+    """The page's line saying which index answers."""
+    return f"Answers come from the index {md_text(index_version(state.index.manifest))}."
 
 
 # ----------------------------------------------------------------------------- a chat turn
@@ -351,57 +337,50 @@ class Turn:
     """One question and its reply, ready to show.
 
     Attributes:
-        user: Markdown of the user's message (None: show none, e.g. for an empty question).
-        reply: Markdown of the reply.
-        question: the cleaned question to remember for follow-ups (None if it was refused).
-        answer: the Answer, when one was computed.
+        exchange: what the conversation keeps of it.
         keep_input: leave the text in the input box so that it can be corrected.
         contexts: HTML of each retrieved passage in its surrounding paragraphs.
         choices: (label, position) of each passage, for a picker.
         picked: the passage to show first: the first one quoted from.
-        sources_head: Markdown heading of the sources panel.
     """
 
-    user: str | None
-    reply: str
-    question: str | None = None
-    answer: object | None = None
+    exchange: Exchange
     keep_input: bool = False
     contexts: list[str] = field(default_factory=list)
     choices: list[tuple[str, int]] = field(default_factory=list)
     picked: int | None = None
-    sources_head: str = ""
 
 
 def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
     """Validate, answer and render one chat question against ``index``; never raises QAError."""
     raw = question if isinstance(question, str) else ""
     if not raw.strip():
-        return Turn(None, EMPTY_PROMPT)
+        return Turn(Exchange(None, None, notice=EMPTY_PROMPT))
     try:
-        k = check_k(int(round(float(k))))
+        k = check_k(math.floor(float(k) + 0.5))  # as the slider rounds: 2.5 is 3
         q = clean_question(raw)
-    except (QuestionError, ValueError, TypeError) as e:
+    except (QuestionError, ValueError, TypeError, OverflowError) as e:
         shown = raw if len(raw) <= 200 else raw[:200] + " …"
-        return Turn(md_text(shown), f"**{md_text(one_line(str(e)))}**", keep_input=True)
+        return Turn(Exchange(shown, None, notice=one_line(str(e))), keep_input=True)
     try:
         with index.serving():
             ans = answer_with_index(index, q, k=k, history=list(history)[-HISTORY_TURNS:])
     except QAError as e:
-        return Turn(md_text(q), f"**Error:** {md_text(one_line(str(e)))}", keep_input=True)
-    quoted = [i for i, p in enumerate(ans.passages) if _spans(ans.quotes, p.doc_id, p.start, p.end)]
-    searched = f"  \nSearched for: {md_text(ans.query)}" if ans.query and ans.query != q else ""
+        return Turn(Exchange(q, None, notice="Error: " + one_line(str(e))), keep_input=True)
+    refs = (
+        ans.references
+        if outcome(ans) != "not_found"
+        else passage_references(index, shown_passages(ans))
+    )
+    quoted = [
+        i for i, p in enumerate(ans.passages) if spans_in(ans.quotes, p.doc_id, p.start, p.end)
+    ]
     return Turn(
-        user=md_text(q),
-        reply=answer_markdown(ans),
-        question=q,
-        answer=ans,
+        Exchange(q, q, ans, tuple(refs), version=index_version(index.manifest), k=k),
         contexts=[context_html(index, ans, i) for i in range(len(ans.passages))],
         choices=[
             (f"#{i + 1} · {p.section or p.title} · {p.text[:60]}…", i)
             for i, p in enumerate(ans.passages)
         ],
         picked=(quoted or [0])[0] if ans.passages else None,
-        sources_head=f"**{len(ans.passages)}** passage(s) for *{md_text(q)}*{searched}  \n"
-        f"Confidence that the text answers: {ans.confidence:.0%}",
     )

@@ -163,6 +163,8 @@ def test_md_text_shows_html_and_markdown_literally():
 
 
 def test_answer_markdown_escapes_source_text():
+    """The Markdown form (copy as Markdown, export) renders to the source's characters: HTML
+    is escaped, the [n] markers are not (they were: issue 13)."""
     from qa.results import Answer, Quote, Reference
     from qa.webapp import answer_markdown
 
@@ -170,8 +172,8 @@ def test_answer_markdown_escapes_source_text():
     ans = Answer("q", True, [q], [Reference("d", 2, '"Laos". <script>x</script>')])
     md = answer_markdown(ans)
     assert "<b>" not in md and "<script>" not in md
-    assert md.startswith("> A &lt;b&gt;bold&lt;/b&gt; claim. **\\[2\\]**")
-    assert "**References**" in md
+    assert md.startswith("> A \\<b\\>bold\\</b\\> claim. [2]")
+    assert "**References**" in md and '- [2] "Laos". \\<script\\>x\\</script\\>' in md
 
 
 def test_answer_markdown_gives_the_reason_escaped():
@@ -181,21 +183,21 @@ def test_answer_markdown_gives_the_reason_escaped():
     ans = Answer("q", False, reasons=["never mentions <i>Thai_land</i>", "gives no number"])
     md = answer_markdown(ans)
     assert (
-        "The closest passage never mentions &lt;i&gt;Thai\\_land&lt;/i&gt;; it gives no number."
-        in md
+        "The closest passage never mentions \\<i\\>Thai\\_land\\</i\\>; it gives no number." in md
     )
     assert "<i>" not in md
     assert "The closest passage" not in answer_markdown(Answer("q", False))
 
 
 def test_sources_html_marks_the_quoted_sentence():
+    from qa.panel_html import sources_html
     from qa.results import Answer, Passage, Quote
-    from qa.webapp import sources_html
+    from qa.transcript import Exchange
 
     text = "First <i>one</i>. Second one."
     p = Passage(text, "d", "T", "Sec", (2,), 0.5, 100, 100 + len(text))
     q = Quote("Second one.", (2,), "d", "Sec", 118, 129, 1.0, "T")
-    out = sources_html(Answer("q", True, [q], passages=[p]))
+    out = sources_html(Exchange("q", "q", Answer("q", True, [q], passages=[p])))
     assert "<mark>Second one.</mark>" in out
     assert "&lt;i&gt;one&lt;/i&gt;" in out and "<i>" not in out
 
@@ -243,20 +245,23 @@ def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
     index_dir, corpus, _ = fake_index
     index = load_index(index_dir, corpus, embedder=fake_embedder)
 
-    empty = chat_turn(index, "  \n ", 5, [])
-    assert empty.user is None and empty.reply == EMPTY_PROMPT and empty.question is None
+    from qa.chat_html import conversation_html
+
+    empty = chat_turn(index, "  \n ", 5, []).exchange
+    assert empty.shown is None and empty.notice == EMPTY_PROMPT and empty.question is None
 
     long = chat_turn(index, "why " * 300, 5, [])
-    assert "limit is 1000" in long.reply and long.keep_input and long.question is None
-    assert long.user.endswith(" …")
+    assert "limit is 1000" in long.exchange.notice and long.keep_input
+    assert long.exchange.question is None and long.exchange.shown.endswith(" …")
 
     xss = chat_turn(index, "<img src=x onerror=alert(1)>", 5, [])
-    assert xss.user == "&lt;img src=x onerror=alert(1)&gt;"
-    assert xss.question == "<img src=x onerror=alert(1)>"
-    assert "<img" not in xss.reply and "<img" not in "".join(xss.contexts)
+    assert xss.exchange.shown == xss.exchange.question == "<img src=x onerror=alert(1)>"
+    shown = conversation_html([xss.exchange])
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
+    assert "<img" not in "".join(xss.contexts)
 
     turn = chat_turn(index, "Who runs the long-term shelter for victims?", 3, [])
-    assert turn.answer is not None and len(turn.contexts) == len(turn.choices) == 3
+    assert turn.exchange.answer is not None and len(turn.contexts) == len(turn.choices) == 3
     assert turn.picked is not None and 'class="qa-here"' in turn.contexts[turn.picked]
 
 
@@ -270,24 +275,24 @@ def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
     index_dir, corpus, _ = fake_index
     state = AppState(corpus, index_dir, load_index(index_dir, corpus, embedder=fake_embedder))
 
-    view = app_module.ask(state, SHELTER_Q, 3, [], [])
-    assert view.box == "" and [m["role"] for m in view.messages] == ["user", "assistant"]
+    view = app_module.ask(state, SHELTER_Q, 3, [])
+    assert view.box == "" and [e.question for e in view.exchanges] == [SHELTER_Q]
     panels = view.panels
-    assert panels.questions == [SHELTER_Q] and panels.sources_head
+    assert "qa-sources-head" in panels.sources
     assert len(panels.contexts) == len(panels.choices) == 3
     assert panels.context == panels.contexts[panels.picked] and 'class="qa-here"' in panels.context
 
     too_long = "why " * 300
-    refused = app_module.ask(state, too_long, 3, view.messages, panels.questions)
+    refused = app_module.ask(state, too_long, 3, view.exchanges)
     assert refused.panels is None  # the panels keep the last answer
-    assert refused.box == too_long and len(refused.messages) == 4
-    empty = app_module.ask(state, "  ", 3, [], None)
+    assert refused.box == too_long and len(refused.exchanges) == 2
+    empty = app_module.ask(state, "  ", 3, None)
     assert empty.panels is None and empty.box == ""
-    assert empty.messages == [{"role": "assistant", "content": EMPTY_PROMPT}]
+    assert [(e.shown, e.notice) for e in empty.exchanges] == [(None, EMPTY_PROMPT)]
 
     cleared = app_module.clear()
-    assert cleared.box == "" and cleared.messages == []
-    assert cleared.panels.questions == [] and cleared.panels.context == app_module.NO_CONTEXT
+    assert cleared.box == "" and cleared.exchanges == []
+    assert cleared.panels.context == app_module.NO_CONTEXT
     assert app_module.show_context(None, []) == app_module.NO_CONTEXT
     assert app_module.show_context(5, ["<p>a</p>"]) == app_module.NO_CONTEXT
     assert app_module.show_context("0", ["<p>a</p>"]) == "<p>a</p>"
@@ -305,7 +310,8 @@ def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
     ]
 
     tab, message, line = app_module.rebuild_view(state)
-    assert message.startswith("Rebuilt") and "chunks" in tab and line.startswith("Index:")
+    assert message.startswith("Rebuilt") and "passages" in tab
+    assert line.startswith("Answers come from the index built")
 
 
 # ------------------------------------------------- the bad-input matrix, through the web API

@@ -134,6 +134,6 @@ def test_page_asks_quotes_abstains_and_escapes(app_url, browser):
     expect(page.locator("#qa-status")).to_contain_text("chunks")
     expect(page.locator("#qa-status")).to_contain_text("all-MiniLM-L6-v2")
     page.locator("#qa-rebuild").click()
-    expect(page.get_by_text("Rebuilt: indexed 1 document(s)")).to_be_visible()
+    expect(page.get_by_text("Rebuilt: 1 document, nothing changed.")).to_be_visible()
     assert dialogs == []
     page.close()

@@ -188,6 +188,12 @@ class _Reader:
             b.write("\n".join(f"[{k}] {v}" for k, v in notes))
 
 
+def _web_address(value: str | None) -> str:
+    """``value`` if it is an http(s) address, else ""."""
+    value = (value or "").strip()
+    return value if re.fullmatch(r"https?://[^\s\"'<>]+", value) else ""
+
+
 def parse_html(text: str, doc_id: str, path: str | None = None) -> Document:
     """Read a saved HTML page: the article's title, sections, paragraphs and References.
 
@@ -212,6 +218,9 @@ def parse_html(text: str, doc_id: str, path: str | None = None) -> Document:
             if what:
                 counts[what] += 1
             node.decompose()
+    link = tree.css_first('link[rel="canonical"]') or tree.css_first('meta[property="og:url"]')
+    if link is not None:
+        b.url = _web_address(link.attributes.get("href") or link.attributes.get("content"))
     first = tree.css_first("#firstHeading")
     title_tag = tree.css_first("title")
     if first is not None:

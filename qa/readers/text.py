@@ -47,6 +47,7 @@ _FOOTER_RE = re.compile(
     r"^(?:Categories?:|Hidden categories?:|This page was last edited on|Retrieved from |"
     r"Text is available under the Creative Commons)"
 )
+_RETRIEVED_FROM_RE = re.compile(r"^Retrieved from \"?(https?://[^\s\"'<>]+)\"?\s*$", re.M)
 _EDIT_RE = re.compile(r"\s*\[\s*edit(?: source)?\s*\]$")
 REFERENCE_HEADINGS = {"references", "citations", "sources", "footnotes", "notes", "works cited"}
 NOTE_HEADINGS = {"notes", "footnotes", "explanatory notes", "notes and references"}
@@ -225,6 +226,8 @@ def parse_text(text: str, doc_id: str, path: str | None = None) -> Document:
             f"removed {items.dropped} lines of site navigation (menus, tabs, edit links, footer)"
         )
     _sections(b, text, items, line_entries=browser)
+    if browser and (m := _RETRIEVED_FROM_RE.search(text)):
+        b.url = m.group(1)  # the footer of a copied Wikipedia page names its address
     return b.build()
 
 
