@@ -36,6 +36,7 @@ from .app_handlers import (
 from .app_layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .chat_html import conversation_html
 from .errors import ConfigError, QAError
+from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
 from .settings import Settings, add_serve_arguments, serve_overrides
 from .webapp import AppState, one_line
@@ -133,9 +134,18 @@ def _one_line_error(e: QAError):
     return gr.Error(one_line(str(e)), print_exception=False)
 
 
-def _register_api(state: AppState) -> None:
-    """The JSON API: typed functions (their hints and docstrings are the API's description)."""
+def _register_api(state: AppState, mcp: bool = False) -> None:
+    """The JSON API: typed functions (their hints and docstrings are the API's description).
+
+    With ``mcp`` Gradio also serves every public endpoint as an MCP tool: answer, retrieve and
+    verify; rebuild and status stay off the tool list (undocumented, still callable as API).
+    """
     import gradio as gr  # deferred: importing gradio takes seconds
+
+    tools = {
+        fn.__name__: fn
+        for fn in make_tools(lambda: state.index, error=lambda m: _one_line_error(QAError(m)))
+    }
 
     def answer(question: str, k: int = DEFAULT_K, history: list[str] | None = None) -> dict:
         """Answer a question: verbatim quotes with [n] refs, full references, passages."""
@@ -160,16 +170,21 @@ def _register_api(state: AppState) -> None:
         """Documents, chunks, model, version and build time of the index in use."""
         return state.status()
 
+    # the tools' docstrings are written for agents reading them (qa.mcp_tools)
+    answer.__doc__, retrieve.__doc__ = tools["answer"].__doc__, tools["retrieve"].__doc__
+    hidden: dict[str, Any] = {"api_visibility": "undocumented"} if mcp else {}
     gr.api(answer, api_name="answer")
     gr.api(retrieve, api_name="retrieve")
-    gr.api(rebuild, api_name="rebuild", concurrency_limit=None)
-    gr.api(status, api_name="status")
+    gr.api(tools["verify"], api_name="verify")
+    gr.api(rebuild, api_name="rebuild", concurrency_limit=None, **hidden)
+    gr.api(status, api_name="status", **hidden)
 
 
-def build_blocks(state: AppState, feedback_file: Path | None = None):
+def build_blocks(state: AppState, feedback_file: Path | None = None, mcp: bool = False):
     """The gr.Blocks of the app over ``state``: layout, events and the JSON API.
 
-    ``feedback_file``: where 👍/👎 are appended; None: no feedback buttons.
+    ``feedback_file``: where 👍/👎 are appended; None: no feedback buttons. ``mcp``: the API
+    is also offered as MCP tools (see ``_register_api``).
     """
     import gradio as gr  # deferred: importing gradio takes seconds
 
@@ -182,7 +197,7 @@ def build_blocks(state: AppState, feedback_file: Path | None = None):
     with blocks as demo:
         ui = layout(state, title, url, feedback=feedback_file is not None)
         _wire_events(demo, state, ui, title, feedback_file)
-        _register_api(state)
+        _register_api(state, mcp)
     demo.qa_state = state
     return demo
 
@@ -203,7 +218,7 @@ def build_app(settings: Settings, warm_up: bool = False):
     state = AppState.open(settings)
     if warm_up:
         state.warm_up()
-    return build_blocks(state, settings.feedback_file)
+    return build_blocks(state, settings.feedback_file, settings.mcp)
 
 
 def launch(
@@ -212,11 +227,13 @@ def launch(
     port: int = Settings.port,
     share: bool = False,
     max_file_size: str | int | None = MAX_FILE_SIZE,
+    mcp: bool = False,
     **kwargs,
 ):
     """Serve ``demo`` with the app's theme and CSS; returns what ``Blocks.launch`` returns.
 
-    No MCP server, no server-side rendering, and uploads capped at ``max_file_size``.
+    No MCP server unless ``mcp`` (``--mcp``), no server-side rendering, and uploads capped
+    at ``max_file_size``.
     """
     import gradio as gr  # deferred: importing gradio takes seconds
 
@@ -228,7 +245,7 @@ def launch(
         css=CSS,
         theme=gr.themes.Soft(primary_hue="indigo"),
         ssr_mode=False,
-        mcp_server=False,
+        mcp_server=mcp,
         max_file_size=max_file_size,
         # Gradio keeps every session's state (default 10,000 sessions): API calls without a
         # session id each open one, ~75 KiB apiece, so memory grew per request. Keep fewer.
@@ -244,7 +261,13 @@ def serve(settings: Settings, share: bool = False) -> int:
     print(f"qa: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     if demo.qa_state.rebuild_off:
         print(f"qa: {demo.qa_state.rebuild_off}", file=sys.stderr)
-    launch(demo, host=settings.host, port=settings.port, share=share, prevent_thread_lock=True)
+    if settings.mcp:
+        url = f"http://{settings.host}:{settings.port}/gradio_api/mcp/"
+        print(f"qa: MCP tools (answer, retrieve, verify) at {url}", file=sys.stderr)
+    launch(
+        demo, host=settings.host, port=settings.port, share=share, mcp=settings.mcp,
+        prevent_thread_lock=True,
+    )  # fmt: skip
     # The model loads only now, so that importing torch does not delay the first page.
     demo.qa_state.warm_up()
     demo.block_thread()

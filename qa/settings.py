@@ -60,6 +60,7 @@ class Settings:
             (``--allow-rebuild``).
         status_paths: the web app's status gives absolute paths, not only folder names
             (``--status-paths``).
+        mcp: the web app also serves the MCP tools answer, retrieve and verify (``--mcp``).
         feedback_file: where the web app appends readers' feedback; None: no feedback
             (``QA_FEEDBACK_FILE``; ``--no-feedback``).
     """
@@ -79,6 +80,7 @@ class Settings:
     rebuild_interval: int = 30
     allow_rebuild: bool = False
     status_paths: bool = False
+    mcp: bool = False
     feedback_file: Path | None = Path("feedback.jsonl")
 
     @classmethod
@@ -127,6 +129,12 @@ def add_serve_arguments(p: argparse.ArgumentParser, settings: Settings) -> None:
         help="also open a public gradio.live link (off unless given)",
     )
     p.add_argument(
+        "--mcp",
+        action="store_true",
+        help="also serve the MCP tools answer, retrieve and verify at /gradio_api/mcp/ "
+        "(off unless given; see SECURITY.md)",
+    )
+    p.add_argument(
         "--allow-rebuild",
         action="store_true",
         help="offer 'Rebuild index' and /rebuild even when listening beyond 127.0.0.1",
@@ -160,6 +168,7 @@ def serve_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
         rebuild_interval=args.rebuild_interval,
         allow_rebuild=args.allow_rebuild or None,
         status_paths=args.status_paths or None,
+        mcp=args.mcp or None,
     )
     return dataclasses.replace(out, feedback_file=None) if args.no_feedback else out
 

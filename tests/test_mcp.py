@@ -1,8 +1,5 @@
-"""MCP: qa.mcp_tools through a real MCP client, against a Gradio app with ``mcp_server=True``.
-
-The app is a small gr.Blocks exposing the tools with ``gr.api`` as the web app does; the client
-is the ``mcp`` package's streamable-HTTP client.
-"""
+"""MCP: the web app started with --mcp, through a real MCP client (the ``mcp`` package's
+streamable-HTTP client): it lists exactly answer, retrieve and verify, and calls them."""
 
 from __future__ import annotations
 
@@ -20,26 +17,16 @@ RATIFIED = "Laos ratified the 2000 UN TIP Protocol in September 2003."
 
 @pytest.fixture(scope="module")
 def mcp_url(real_index):
-    import gradio as gr
-
+    """The web app itself (qa.app.build_blocks with mcp=True), launched as --mcp does."""
+    from qa import app
     from qa.index import load_index
-    from qa.mcp_tools import make_tools
+    from qa.webapp import AppState
 
     index_dir, corpus = real_index
-    idx = load_index(index_dir, corpus)
-    with gr.Blocks(analytics_enabled=False) as demo:
-        for fn in make_tools(lambda: idx, error=lambda m: gr.Error(m, print_exception=False)):
-            gr.api(fn, api_name=fn.__name__)
+    state = AppState(corpus, index_dir, load_index(index_dir, corpus))
+    demo = app.build_blocks(state, None, mcp=True)
     port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        mcp_server=True,
-        prevent_thread_lock=True,
-        quiet=True,
-        show_error=True,
-        ssr_mode=False,
-    )
+    app.launch(demo, port=port, mcp=True, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/gradio_api/mcp/"
     finally:

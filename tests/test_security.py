@@ -146,6 +146,21 @@ def test_main_launches_without_mcp_or_ssr_and_shares_only_with_the_flag(
     assert not kw.get("allowed_paths") and not kw.get("auth")
 
 
+def test_mcp_is_served_only_with_the_flag(app_module, fake_demo, monkeypatch):
+    import gradio as gr
+
+    launched = []
+    monkeypatch.setattr(gr.Blocks, "launch", lambda self, **kw: launched.append(kw))
+    monkeypatch.setattr(gr.Blocks, "block_thread", lambda self: None)
+    built = []
+    monkeypatch.setattr(app_module, "build_app", lambda s, *a, **kw: built.append(s) or fake_demo)
+    monkeypatch.delenv("QA_HOST", raising=False)
+    assert app_module.main(["--port", str(free_port()), "--mcp"]) == 0
+    (kw,) = launched
+    assert kw["mcp_server"] is True and kw["server_name"] == "127.0.0.1"
+    assert built[0].mcp is True
+
+
 def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
     app_module, fake_demo, monkeypatch
 ):
