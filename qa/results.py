@@ -92,6 +92,12 @@ class Answer:
     reasons: list[str] = field(default_factory=list)
     outcome: str = "not_found"
 
+    def __post_init__(self) -> None:
+        # ``found`` and ``outcome`` say the same thing: an Answer made with found=True only
+        # (as before outcomes existed) is an answered one
+        if self.found and self.outcome == "not_found":
+            self.outcome = "answered"
+
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""
         return asdict(self)
