@@ -27,13 +27,15 @@ from pathlib import Path
 
 from .answer import answer_with_index
 from .api import load_or_build
+from .backend import query_embedder
 from .build import BuildReport, build_index
-from .embedding import get_embedder
 from .errors import BuildInProgressError, QAError, QuestionError
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .onnx_embedding import OnnxEmbedder
 from .panel_html import context_html, passage_references, spans_in
 from .questions import check_k, clean_question
 from .records import Manifest
+from .reranker import reranker_for
 from .settings import Settings
 from .sources import MAX_FILE_BYTES, corpus_fingerprint
 from .storage import build_lock
@@ -145,11 +147,18 @@ class AppState:
             show_progress,
             wait=600.0,
             rebuild_corrupt=True,
-            embedder=get_embedder(settings.model, settings.device, settings.query_threads),
+            embedder=query_embedder(
+                settings.model,
+                settings.index_dir,
+                settings.backend,
+                settings.device,
+                settings.query_threads,
+            ),
             exact_max_chunks=settings.exact_max_chunks,
             max_file_bytes=settings.max_file_bytes,
         )
         idx.search_threads = settings.search_threads
+        idx.reranker = reranker_for(settings.reranker)
         return cls(
             settings.corpus_dir,
             settings.index_dir,
@@ -248,10 +257,13 @@ class AppState:
     def _rebuild(self) -> dict:
         old = self.index
         try:
+            # a build needs the full model: the ONNX export only encodes questions
+            builder = None if isinstance(old.embedder, OnnxEmbedder) else old.embedder
             report = build_index(
                 self.corpus_dir,
                 self.index_dir,
-                embedder=old.embedder,
+                old.manifest.model,
+                embedder=builder,
                 show_progress=False,
                 exact_max_chunks=self.exact_max_chunks,
                 max_file_bytes=self.max_file_bytes,
@@ -262,7 +274,7 @@ class AppState:
         except QAError as e:
             self._last_rebuild = time.monotonic()
             return self._result(f"Rebuild failed, the previous index is still in use: {e}")
-        new.search_threads = old.search_threads
+        new.search_threads, new.reranker = old.search_threads, old.reranker
         with self._swap_lock:
             self._index = new
         self._last_rebuild = time.monotonic()
