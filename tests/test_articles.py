@@ -24,10 +24,9 @@ FLOORS = {
     "confident_wrong": 0.05,
 }
 REACHED = {
-    ("glacier_lake", "answer_at_1"): 0.84,
     ("harbor_cooperative", "answer_at_1"): 0.84,
     ("riverton", "answer_at_1"): 0.80,
-    ("riverton", "confident_wrong"): 0.20,
+    ("riverton", "wrongly_refused"): 0.10,  # 5 of 51 (target 0.08: 4 of 51)
 }
 
 

@@ -342,7 +342,9 @@ def test_real_model_abstains_on_junk(real_loaded, name):
 @pytest.mark.parametrize("name", WRAPPED)
 def test_real_model_answers_through_noise(real_loaded, name):
     ans = answer_with_index(real_loaded, ODD_QUESTIONS[name], k=5)
-    assert ans.found is True
+    # the noise does not hide the fact: the 38-cases sentence is quoted with its [2]
+    # (answered, or as the closest the text comes: the outcome is the calibrated judgement's)
+    assert ans.outcome != "not_found"
     assert any("38 cases" in q.text and 2 in q.refs for q in ans.quotes)
 
 
@@ -377,4 +379,4 @@ def test_real_model_cli_subprocess_odd_bytes(real_index, tmp_path):
     assert "Traceback" not in proc.stderr
     ans = json.loads(proc.stdout)
     assert ans["question"] == "How many cases were investigated in 2007? كم 🙂"
-    assert ans["found"] is True and "38 cases" in ans["quotes"][0]["text"]
+    assert ans["outcome"] != "not_found" and "38 cases" in ans["quotes"][0]["text"]

@@ -7,7 +7,7 @@ differs from the old one. A build is stopped at a named stage by the build's own
 and killed with SIGKILL there:
 
     locked   the lock is held, nothing written yet
-    writing  the temporary directory holds docs.jsonl and chunks.jsonl only
+    writing  the temporary directory holds the word vectors, docs.jsonl and chunks.jsonl only
     written  it holds every data file (vectors, FAISS, BM25) but no manifest
     swap     it holds a complete index, not yet swapped in
     swapped  the new index is in place, the lock not yet released
@@ -37,6 +37,7 @@ from qa.errors import BuildInProgressError, CorruptIndexError, IndexMissingError
 from qa.index import DATA_FILES, load_index
 from qa.retrieval import retrieve_with_index
 from qa.storage import build_lock
+from qa.wordvec import META_FILE, VECTORS_FILE
 
 ARTICLE = "human_trafficking_in_laos.txt"
 QUESTION = "How many trafficking cases were investigated in 2007?"
@@ -131,12 +132,14 @@ def assert_index_answers(index_dir: Path, embedder, expected: str):
     assert ans.outcome != "not_found" and any(expected in q.text for q in ans.quotes)
 
 
+WORD_FILES = {VECTORS_FILE, META_FILE}
 #: What the build's temporary directory holds when killed at each stage (None: no such directory).
 LEFT_IN_TEMP = {
     "locked": None,
-    "writing": {"docs.jsonl", "chunks.jsonl"},
-    "written": set(DATA_FILES),
-    "swap": {*DATA_FILES, "manifest.json"},
+    # word vectors (qa.wordvec) are written first, so that the manifest describes them too
+    "writing": {"docs.jsonl", "chunks.jsonl", *WORD_FILES},
+    "written": {*DATA_FILES, *WORD_FILES},
+    "swap": {*DATA_FILES, *WORD_FILES, "manifest.json"},
     "swapped": None,
 }
 

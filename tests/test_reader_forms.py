@@ -210,16 +210,18 @@ def test_every_form_answers_like_the_txt_with_the_real_model(tmp_path, real_embe
         out = {}
         for q in QUESTIONS:
             a = answer_with_index(idx, q)
-            assert a.found, (corpus, q)
-            out[q] = [(_norm(x.text), x.refs) for x in a.quotes]
+            # answered or the closest the text comes, but a quote either way
+            assert a.outcome != "not_found" and a.quotes, (corpus, q)
+            out[q] = (a.outcome, [(_norm(x.text), x.refs) for x in a.quotes])
         return out
 
     base = tmp_path / "base"
     base.mkdir()
     shutil.copy(ARTICLE, base / ARTICLE.name)
     want = answers(base, tmp_path / "index-base")
-    assert want["What tier was Laos placed in in 2023?"] == [("In 2023 it was placed at Tier 2.",
-                                                              (4,))]  # fmt: skip
+    assert want["What tier was Laos placed in in 2023?"][1] == [
+        ("In 2023 it was placed at Tier 2.", (4,))
+    ]
     for suffix in SUFFIXES:
         corpus = tmp_path / suffix.strip(".")
         corpus.mkdir()

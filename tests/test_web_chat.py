@@ -25,7 +25,8 @@ START_TIMEOUT = 240  # seconds: a cold start builds the index with the real mode
 WAIT_MS = 60_000  # for one answer to appear in the page
 DESKTOP = {"width": 1440, "height": 1000}
 PHONE = {"width": 390, "height": 844}
-MANY_REFS_Q = "Which countries are Lao citizens trafficked to?"  # quotes [2], [7][8][9], [6]
+# answered with "A number of citizens, primarily women and girls, … in Laos." [7][8][9]
+MANY_REFS_Q = "Which groups of people have been victims of sex trafficking in Laos?"
 TIER_Q = "What tier was Laos placed in in 2023?"
 NOT_FOUND_Q = "What is the capital of France?"
 
