@@ -25,6 +25,7 @@ from .app_handlers import (
     View,
     answer_json,
     ask,
+    check_quote,
     clear,
     give_feedback,
     k_changed,
@@ -126,6 +127,10 @@ def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path 
     # refused there, rather than queue behind the first and run again.
     rebuild_outputs = [ui.rebuild_btn, ui.rebuild_msg, ui.status_md, ui.statusline]
     ui.rebuild_btn.click(on_rebuild, None, rebuild_outputs, concurrency_limit=None, **private)
+    ui.check_btn.click(lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private)
+    ui.check_text.submit(
+        lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private
+    )
 
 
 def _one_line_error(e: QAError):

@@ -16,11 +16,14 @@ from typing import Any
 
 from .answer import answer_with_index
 from .app_layout import DEFAULT_K
+from .errors import QAError
 from .feedback import Feedback, FeedbackError, record
 from .panel_html import NO_CONTEXT, NO_SOURCES, context_html, quote_context_html, sources_html
+from .render import render_verification
 from .retrieval import retrieve_with_index
 from .transcript import Exchange
-from .webapp import AppState, chat_turn, status_markdown, version_line
+from .verify import check_text, verify_with_index
+from .webapp import AppState, chat_turn, one_line, status_markdown, version_line
 
 
 @dataclass(frozen=True)
@@ -162,3 +165,14 @@ def retrieve_json(state: AppState, question, k=DEFAULT_K) -> list[dict]:
     idx = state.index
     with idx.serving():
         return [asdict(p) for p in retrieve_with_index(idx, question, k)]
+
+
+def check_quote(state: AppState, text: Any) -> str:
+    """The "Check a quote" tab: is ``text`` in the source verbatim, with the source's [n]?"""
+    try:
+        check_text(text)
+        idx = state.index
+        with idx.serving():
+            return render_verification(verify_with_index(idx, text))
+    except QAError as e:
+        return one_line(str(e))

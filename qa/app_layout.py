@@ -80,6 +80,9 @@ class Ui:
     status_md: Any
     rebuild_btn: Any
     rebuild_msg: Any
+    check_text: Any
+    check_btn: Any
+    check_out: Any
 
     def view_outputs(self) -> list[Any]:
         """The components a :class:`qa.app_handlers.View` fills, in the order ``qa.app`` does."""
@@ -177,6 +180,20 @@ def _side_tabs(state: AppState) -> dict[str, Any]:
                 "Rebuild index", elem_id="qa-rebuild", interactive=not state.rebuild_off
             )
             rebuild_msg = gr.Markdown(state.rebuild_off or REBUILD_HINT, elem_id="qa-rebuild-msg")
+        with gr.Tab("Check a quote", id="check"):
+            check_text = gr.Textbox(
+                label="A quote to check against the source",
+                placeholder="Paste a quote, with or without its [n]: "
+                "“Laos ratified the 2000 UN TIP Protocol in September 2003.[1]”",
+                lines=3,
+                max_length=5000,
+                elem_id="qa-check-text",
+            )
+            check_btn = gr.Button("Check", elem_id="qa-check")
+            # plain text, never HTML: what is shown is what the source and the check say
+            check_out = gr.Textbox(
+                label="Result", lines=8, interactive=False, elem_id="qa-check-result"
+            )
     return dict(
         tabs=tabs,
         sources=sources,
@@ -185,4 +202,7 @@ def _side_tabs(state: AppState) -> dict[str, Any]:
         status_md=status_md,
         rebuild_btn=rebuild_btn,
         rebuild_msg=rebuild_msg,
+        check_text=check_text,
+        check_btn=check_btn,
+        check_out=check_out,
     )

@@ -378,3 +378,17 @@ def test_web_api_bad_k_is_refused_or_coerced_never_a_crash(client, k, needle):
     else:
         assert k in ("3", 2.5, True) and isinstance(ans["found"], bool)
     assert call(client, SHELTER_Q, 1, api_name="/retrieve")
+
+
+def test_check_a_quote_handler(app_module, fake_index, fake_embedder):
+    """The "Check a quote" tab's handler: the verification as text, a bad input as one line."""
+    from qa.app_handlers import check_quote
+    from qa.index import load_index
+    from qa.webapp import AppState
+
+    index_dir, corpus, _ = fake_index
+    state = AppState(corpus, index_dir, load_index(index_dir, corpus, embedder=fake_embedder))
+    text = check_quote(state, "Laos ratified the 2000 UN TIP Protocol in September 2003.[1]")
+    assert text.startswith("verbatim: ") and "claimed [1]: right" in text
+    assert "text to verify is empty" in check_quote(state, "   ")
+    assert check_quote(state, 5) == "The text to verify must be text, not int."

@@ -412,3 +412,28 @@ def test_the_question_box_and_the_slider_show_keyboard_focus(app, browser):
         )
         assert style == ["solid", "3px"], (selector, style)
     page.context.close()
+
+
+# ------------------------------------------------------------ the "Check a quote" tab
+
+
+def test_check_a_quote_says_verbatim_and_which_reference_is_wrong(app, browser):
+    page = open_page(browser, app["url"])
+    page.get_by_role("tab", name="Check a quote").click()
+    box = page.locator("#qa-check-text textarea")
+    box.fill("Laos ratified the 2000 UN TIP Protocol in  September 2003. [2]")
+    page.locator("#qa-check").click()
+    out = page.locator("#qa-check-result textarea")
+    page.wait_for_function(
+        "() => document.querySelector('#qa-check-result textarea').value.length > 0"
+    )
+    text = out.input_value()
+    assert text.startswith("verbatim: Human trafficking in Laos")
+    assert "claimed [2]: WRONG; source [1]" in text and "[1] United Nations Treaty" in text
+    box.fill("Laos ratified the 2000 UN TIP Protocol in October 2003.")
+    page.locator("#qa-check").click()
+    page.wait_for_function(
+        "() => document.querySelector('#qa-check-result textarea').value.includes('NOT')"
+    )
+    assert "[-September-] {+October+}" in out.input_value()
+    page.context.close()
