@@ -30,13 +30,21 @@ _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
 
 
-def load_with_settings(settings: Settings, show_progress: bool | None = None) -> LoadedIndex:
-    """The index the settings name (directories, model, threads), built first if needed."""
+def load_with_settings(
+    settings: Settings,
+    show_progress: bool | None = None,
+    wait: float = 0.0,
+    rebuild_corrupt: bool = False,
+) -> LoadedIndex:
+    """The index the settings name (directories, model, backend, threads, re-ranker), built
+    first if needed (``wait``, ``rebuild_corrupt``: as for ``load_or_build``)."""
     idx = load_or_build(
         settings.index_dir,
         settings.corpus_dir,
         settings.model,
         show_progress,
+        wait=wait,
+        rebuild_corrupt=rebuild_corrupt,
         embedder=query_embedder(
             settings.model,
             settings.index_dir,

@@ -26,8 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .answer import answer_with_index
-from .api import load_or_build
-from .backend import query_embedder
+from .api import load_with_settings
 from .build import BuildReport, build_index
 from .errors import BuildInProgressError, QAError, QuestionError
 from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
@@ -35,7 +34,6 @@ from .onnx_embedding import OnnxEmbedder
 from .panel_html import context_html, passage_references, spans_in
 from .questions import check_k, clean_question
 from .records import Manifest
-from .reranker import reranker_for
 from .settings import Settings
 from .sources import MAX_FILE_BYTES, corpus_fingerprint
 from .storage import build_lock
@@ -140,25 +138,7 @@ class AppState:
     @classmethod
     def open(cls, settings: Settings, show_progress: bool | None = None) -> AppState:
         """Load the index, building it first (with progress on stderr) if missing or stale."""
-        idx = load_or_build(
-            settings.index_dir,
-            settings.corpus_dir,
-            settings.model,
-            show_progress,
-            wait=600.0,
-            rebuild_corrupt=True,
-            embedder=query_embedder(
-                settings.model,
-                settings.index_dir,
-                settings.backend,
-                settings.device,
-                settings.query_threads,
-            ),
-            exact_max_chunks=settings.exact_max_chunks,
-            max_file_bytes=settings.max_file_bytes,
-        )
-        idx.search_threads = settings.search_threads
-        idx.reranker = reranker_for(settings.reranker)
+        idx = load_with_settings(settings, show_progress, wait=600.0, rebuild_corrupt=True)
         return cls(
             settings.corpus_dir,
             settings.index_dir,
