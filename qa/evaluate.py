@@ -10,8 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -22,6 +24,7 @@ from .loaded import LoadedIndex
 from .retrieval import retrieve_with_index
 from .sources import load_corpus
 
+T = TypeVar("T")
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
 #: Written apart from the method and never used to fit or tune it: a check of generality.
 HELD_OUT_QUESTIONS = Path("eval/heldout2.jsonl")
@@ -39,15 +42,17 @@ class GoldQuestion:
     history: tuple[str, ...] = ()
 
 
-def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[GoldQuestion]:
-    """Read the gold set (one JSON object per line); EvalDataError names the file and line."""
-    fix = "give --questions a JSON-lines file of gold questions"
+def read_jsonl_file(
+    path: str | Path, kind: str, entry: str, fix: str, make: Callable[[dict], T]
+) -> list[T]:
+    """``make(row)`` for each JSON object of a JSON-lines file; EvalDataError names the file
+    and the bad line (``kind``: "questions", ``entry``: "gold question", ``fix``: what to do)."""
     try:
         # split("\n"), not splitlines(): a JSON string may hold U+2028, and line numbers count \n
         lines = Path(path).read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as e:
         why = str(e.strerror or e) if isinstance(e, OSError) else "not UTF-8 text"
-        raise EvalDataError(f"cannot read questions file {path} ({why}); {fix}") from e
+        raise EvalDataError(f"cannot read {kind} file {path} ({why}); {fix}") from e
     out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -56,21 +61,29 @@ def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[GoldQuestion]:
             r = json.loads(line)
             if not isinstance(r, dict):
                 raise TypeError("not a JSON object")
-            out.append(
-                GoldQuestion(
-                    r["id"],
-                    r["question"],
-                    bool(r["answerable"]),
-                    tuple(r["answers"]),
-                    tuple(r["refs"]),
-                    r.get("type", ""),
-                    tuple(r.get("history", ())),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as e:
+            out.append(make(r))
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             why = f"no {e}" if isinstance(e, KeyError) else str(e)
-            raise EvalDataError(f"{path}:{n}: bad gold question ({why}); {fix}") from e
+            raise EvalDataError(f"{path}:{n}: bad {entry} ({why}); {fix}") from e
     return out
+
+
+def load_questions(path: str | Path = DEFAULT_QUESTIONS) -> list[GoldQuestion]:
+    """Read the gold set (one JSON object per line); EvalDataError names the file and line."""
+
+    def question(r: dict) -> GoldQuestion:
+        return GoldQuestion(
+            r["id"],
+            r["question"],
+            bool(r["answerable"]),
+            tuple(r["answers"]),
+            tuple(r["refs"]),
+            r.get("type", ""),
+            tuple(r.get("history", ())),
+        )
+
+    fix = "give --questions a JSON-lines file of gold questions"
+    return read_jsonl_file(path, "questions", "gold question", fix, question)
 
 
 @dataclass

@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import EvalDataError, QAError
+from .errors import QAError
+from .evaluate import read_jsonl_file
 from .results import Answer
 
 #: The reasons a reader can give for 👎, by key: what each key means, as the page shows it.
@@ -127,34 +128,21 @@ def record(path: Path, fb: Feedback) -> None:
 
 def read_feedback(path: Path) -> list[Feedback]:
     """The entries of a feedback file; EvalDataError names the file and the bad line."""
+
+    def entry(r: dict) -> Feedback:
+        return Feedback(
+            str(r["vote"]),
+            str(r.get("reason", "")),
+            str(r["question"]),
+            tuple(str(h) for h in r.get("history", ())),
+            dict(r["answer"]),
+            str(r.get("index_version", "")),
+            int(r.get("k", 0)),
+            str(r.get("time", "")),
+        )
+
     fix = "give --feedback the JSON-lines file the web app writes"
-    try:
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as e:
-        why = str(e.strerror or e) if isinstance(e, OSError) else "not UTF-8 text"
-        raise EvalDataError(f"cannot read feedback file {path} ({why}); {fix}") from e
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-            out.append(
-                Feedback(
-                    str(r["vote"]),
-                    str(r.get("reason", "")),
-                    str(r["question"]),
-                    tuple(str(h) for h in r.get("history", ())),
-                    dict(r["answer"]),
-                    str(r.get("index_version", "")),
-                    int(r.get("k", 0)),
-                    str(r.get("time", "")),
-                )
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            why = f"no {e}" if isinstance(e, KeyError) else str(e)
-            raise EvalDataError(f"{path}:{n}: bad feedback entry ({why}); {fix}") from e
-    return out
+    return read_jsonl_file(path, "feedback", "feedback entry", fix, entry)
 
 
 def _verdict(fb: Feedback) -> tuple[bool, list[str], str]:
