@@ -1,9 +1,9 @@
 """The web app: ``python app.py`` serves it on http://127.0.0.1:7860 (see ``--help``).
 
-The app itself is ``qa.app``; this file only starts it.
+The app itself is ``qa.web.app``; this file only starts it.
 """
 
-from qa.app import main
+from qa.web.app import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

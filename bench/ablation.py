@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa import fitting as F
+from qa.answering.scorer import Linear
 from qa.api import load_or_build
-from qa.evalsets import BUNDLED, article_sets, cached_index
-from qa.evaluate import load_questions
-from qa.scorer import Linear
+from qa.eval import fitting as F
+from qa.eval.evalsets import BUNDLED, article_sets, cached_index
+from qa.eval.evaluate import load_questions
 
 SCORER_GROUPS = {
     "dense cosine (and gap)": ("dense", "dense_gap"),

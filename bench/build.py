@@ -30,7 +30,7 @@ def edit_one_paragraph(corpus: Path, which: int) -> str:
 
 
 def run(corpus_dir: Path, repeats: int = 3, embedder=None) -> dict:
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     full, incr, noop, reports = [], [], [], []
     with tempfile.TemporaryDirectory(prefix="qa-bench-build-") as tmp:

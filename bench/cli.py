@@ -94,8 +94,8 @@ def ensure_index():
     """The project's index, built first if missing or stale (as the app would), loaded with the
     torch embedder: the sections that compare backends swap the ONNX one in themselves."""
     import qa
-    from qa.embedding import get_embedder
     from qa.errors import IndexMissingError, StaleIndexError
+    from qa.index.embedding import get_embedder
 
     try:
         return qa.load_index(ROOT / "index", ROOT / "corpus", embedder=get_embedder())
@@ -164,7 +164,7 @@ def recommendations(res: dict) -> list[str]:
         out.append(
             f"exact → approximate switch: exact search costs ~{per_chunk * 1e6:.1f} ms per 1M "
             f"chunks (1 thread); at ≤ 0.15 × the {floor:.1f} ms encode floor that is ≈ "
-            f"{n_switch:,.0f} chunks (qa.index.EXACT_MAX_CHUNKS)"
+            f"{n_switch:,.0f} chunks (qa.index.format.EXACT_MAX_CHUNKS)"
         )
     return out
 
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
 
 
 def run_sections(args, sections: list[str], work: Path, res: dict) -> None:
-    from qa.evaluate import load_questions
+    from qa.eval.evaluate import load_questions
 
     questions = load_questions(ROOT / "eval" / "questions.jsonl")
     texts = [q.question for q in questions]

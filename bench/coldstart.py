@@ -16,7 +16,7 @@ import time
 def child(mode: str, index_dir: str, question: str) -> dict:
     stamps = {"python": time.time()}
     import qa
-    from qa.answer import answer_with_index
+    from qa.answering.answer import answer_with_index
 
     stamps["import_qa"] = time.time()
     idx = qa.load_index(index_dir)  # QA_BACKEND (set by the parent) picks the embedder

@@ -43,7 +43,7 @@ def measure(
     """Throughput of ``SentenceTransformerEmbedder.encode`` (what ``build_index`` calls)."""
     import torch
 
-    from qa.embedding import SentenceTransformerEmbedder
+    from qa.index.embedding import SentenceTransformerEmbedder
 
     if device.startswith("cuda") and not torch.cuda.is_available():
         return {"status": f"n/a: CUDA not available (torch {torch.__version__})"}

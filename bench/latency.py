@@ -40,8 +40,8 @@ def swapped_embedder(idx, embedder):
 
 def one_pass(idx, questions) -> dict[str, list[float]]:
     """Time encode / retrieve / answer per question, interleaved so noise hits all three."""
-    from qa.answer import answer_with_index
-    from qa.retrieval import retrieve_with_index
+    from qa.answering.answer import answer_with_index
+    from qa.answering.retrieval import retrieve_with_index
 
     times: dict[str, list[float]] = {"encode": [], "retrieve": [], "answer": []}
     for q in questions:
@@ -107,8 +107,8 @@ def run(idx, questions, repeats: int = 3, threads=(1, 2), ort=None, busy: bool =
 
 def compare_rankings(idx, questions, other, depth: int = 10) -> dict:
     """Do rankings and answers stay the same when ``other`` encodes the questions?"""
-    from qa.answer import answer_with_index
-    from qa.retrieval import rank
+    from qa.answering.answer import answer_with_index
+    from qa.answering.retrieval import rank
 
     same_top, same_answer, worst_cos = 0, 0, 1.0
     diffs = []

@@ -1,9 +1,9 @@
-"""The ONNX query encoder qa uses (``qa.onnx_embedding``), as the benchmark sections need it.
+"""The ONNX query encoder qa uses (``qa.index.onnx_embedding``), as the benchmark sections need it.
 
 sentence-transformers' own ``backend="onnx"`` needs ``optimum-onnx``, whose releases require
 transformers < 4.58 while sentence-transformers 6 requires transformers ≥ 5, so pip cannot
 install it beside this project's pins; qa exports the model with ``torch.onnx.export`` itself
-(``qa.backend.prepare_export``) and runs it with onnxruntime. This module reports whether that
+(``qa.index.backend.prepare_export``) and runs it with onnxruntime. This module reports whether that
 is possible here, makes (or finds) the export beside the project's index, and builds encoders
 over it with a given number of threads.
 """
@@ -37,8 +37,8 @@ def export(torch_embedder, index_dir: Path) -> dict:
 
     Returns its directory, how long exporting took, its size and how it compared with torch.
     """
-    from qa.backend import prepare_export
-    from qa.onnx_embedding import cache_dir_for
+    from qa.index.backend import prepare_export
+    from qa.index.onnx_embedding import cache_dir_for
 
     t0 = time.perf_counter()
     e = prepare_export(torch_embedder, cache_dir_for(index_dir))
@@ -55,7 +55,7 @@ def export(torch_embedder, index_dir: Path) -> dict:
 
 def ort_embedder(directory: str | Path, threads: int = 1):
     """qa's ONNX embedder over the export in ``directory``, with ``threads`` onnxruntime threads."""
-    from qa.onnx_embedding import OnnxEmbedder, OnnxExport
+    from qa.index.onnx_embedding import OnnxEmbedder, OnnxExport
 
     export = OnnxExport.read(Path(directory))
     if export is None:

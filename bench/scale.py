@@ -6,7 +6,7 @@ Each step runs in its own child process so that its memory is its own:
   vectors in place of the model (exact index); reports time, peak memory and size on disk;
 - ``load``: ``qa.load_index`` in a fresh process, then ``LoadedIndex.ranked`` with precomputed
   query vectors (the search cost beyond encoding the question), split into dense and BM25;
-- ``faiss``: exact (IndexFlatIP), HNSW (``qa.index.make_faiss_index(v, "hnsw")``) and IVF over
+- ``faiss``: exact (IndexFlatIP), HNSW (``make_faiss_index(v, "hnsw")``) and IVF over
   the build's vectors: build time, size, single-query latency and recall@10 against exact;
 - ``mmap``: ``faiss.read_index`` with and without ``IO_FLAG_MMAP`` / ``IO_FLAG_MMAP_IFC``: load
   time and private (anonymous) versus file-backed resident memory.
@@ -57,7 +57,7 @@ def _queries(seed: int, kind: str, n: int = N_QUERIES):
 
 
 def child_build(n: int, seed: int, kind: str, work: Path) -> dict:
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     from .synth import SyntheticEmbedder, write_corpus
 
@@ -94,7 +94,7 @@ def child_build(n: int, seed: int, kind: str, work: Path) -> dict:
 
 
 def bm25_scores_unique(bm25, query_tokens: list[str]) -> np.ndarray:
-    """BM25 scores as qa.bm25.BM25.scores computes them, with a plain fancy-index add.
+    """BM25 scores as qa.index.bm25.BM25.scores computes them, with a plain fancy-index add.
 
     A term's posting list names each document once, so ``out[docs] += w`` is exact there and
     avoids ``np.add.at``'s slow unbuffered path (a candidate change for qa/bm25.py).
@@ -112,7 +112,7 @@ def bm25_scores_unique(bm25, query_tokens: list[str]) -> np.ndarray:
 
 
 def _time_queries(idx, vecs, texts, tokenize, with_bm25: bool) -> dict[str, list[float]]:
-    from qa.retrieval import rank
+    from qa.answering.retrieval import rank
 
     """Per query: FAISS search, BM25 (qa's and the variant) and the whole ranked() call."""
     t: dict[str, list[float]] = {"dense": [], "bm25": [], "bm25_unique": [], "ranked": []}
@@ -134,7 +134,7 @@ def _time_queries(idx, vecs, texts, tokenize, with_bm25: bool) -> dict[str, list
             b = bm25_scores_unique(idx.bm25, tokens)
             t4 = time.perf_counter()
             if not np.allclose(a, b, rtol=1e-5, atol=1e-6):
-                raise AssertionError("BM25 variant disagrees with qa.bm25")
+                raise AssertionError("BM25 variant disagrees with qa.index.bm25")
             t["bm25"].append(t3 - t2)
             t["bm25_unique"].append(t4 - t3)
     return t
@@ -143,8 +143,8 @@ def _time_queries(idx, vecs, texts, tokenize, with_bm25: bool) -> dict[str, list
 def child_load(index: Path, seed: int, kind: str) -> dict:
     import faiss
 
-    from qa.bm25 import tokenize
-    from qa.index import load_index
+    from qa.index.bm25 import tokenize
+    from qa.index.format import load_index
 
     from .synth import SyntheticEmbedder
 
@@ -205,7 +205,7 @@ def ivf_nlist(n: int) -> int:
 def child_faiss(index: Path, seed: int, kind: str, kinds: list[str], work: Path) -> dict:
     import faiss
 
-    from qa.index import make_faiss_index
+    from qa.index.format import make_faiss_index
 
     vectors = np.load(index / "chunk_vectors.npy")
     n, dim = vectors.shape

@@ -4,8 +4,6 @@ import logging
 
 from ._version import __version__
 from .api import answer, retrieve, verify
-from .build import BuildReport, build_index
-from .corpus import Document, span_refs
 from .errors import (
     BuildInProgressError,
     ConfigError,
@@ -17,7 +15,9 @@ from .errors import (
     QuestionError,
     StaleIndexError,
 )
-from .index import LoadedIndex, load_index
+from .index.build import BuildReport, build_index
+from .index.format import LoadedIndex, load_index
+from .readers.document import Document, span_refs
 from .results import Answer, DiffOp, Evidence, Passage, Quote, RefCheck, Reference, Verification
 from .settings import Settings
 

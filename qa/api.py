@@ -11,20 +11,20 @@ import sys
 import threading
 from pathlib import Path
 
-from .answer import answer_with_index
-from .backend import query_embedder
-from .build import build_index
-from .embedding import Embedder
+from .answering.answer import answer_with_index
+from .answering.question import check_k, clean_question
+from .answering.reranker import reranker_for
+from .answering.retrieval import retrieve_with_index
+from .answering.verify import check_text, verify_with_index
 from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexError
-from .index import EXACT_MAX_CHUNKS, LoadedIndex, load_index
-from .onnx_embedding import OnnxEmbedder
-from .questions import check_k, clean_question
-from .reranker import reranker_for
+from .index.backend import query_embedder
+from .index.build import build_index
+from .index.embedding import Embedder
+from .index.format import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .index.onnx_embedding import OnnxEmbedder
+from .index.sources import MAX_FILE_BYTES, corpus_files
 from .results import Answer, Passage, Verification
-from .retrieval import retrieve_with_index
 from .settings import Settings
-from .sources import MAX_FILE_BYTES, corpus_files
-from .verify import check_text, verify_with_index
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()

@@ -13,21 +13,21 @@ import logging
 import sys
 from dataclasses import asdict
 
-from . import eval_cli
-from .answer import answer_with_index
+from .answering.answer import answer_with_index
+from .answering.render import render_verification
+from .answering.reranker import reranker_for
+from .answering.retrieval import retrieve_with_index
+from .answering.verify import check_text, verify_with_index
 from .api import load_with_settings
-from .backend import wants_export
-from .build import build_index
-from .chunking import ChunkerSettings
-from .embedding import default_show_progress, get_embedder
 from .errors import ConfigError, QAError
-from .loaded import LoadedIndex
-from .onnx_embedding import cache_dir_for
-from .render import render_verification
-from .reranker import reranker_for
-from .retrieval import retrieve_with_index
+from .eval import cli as eval_cli
+from .index.backend import wants_export
+from .index.build import build_index
+from .index.chunking import ChunkerSettings
+from .index.embedding import default_show_progress, get_embedder
+from .index.loaded import LoadedIndex
+from .index.onnx_embedding import cache_dir_for
 from .settings import Settings, add_serve_arguments, serve_overrides
-from .verify import check_text, verify_with_index
 
 #: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
 NOT_VERIFIED = 3
@@ -123,7 +123,7 @@ def cmd_verify(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from .app import serve  # deferred: only serve needs the app (it sets gradio's switches)
+    from .web.app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
     return serve(serve_overrides(settings, args), share=args.share)
 
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         # Corpus warnings reach the user once: from the BuildReport, or in the error that
         # ends the build; logging them as well would print each twice.
-        logging.getLogger("qa.corpus").setLevel(logging.ERROR)
+        logging.getLogger("qa.readers.document").setLevel(logging.ERROR)
     settings = env.override(
         corpus_dir=args.corpus,
         index_dir=args.index,

@@ -105,9 +105,9 @@ class Answer:
 
 @dataclass(frozen=True)
 class Evidence:
-    """What decides whether the best sentence answers the question (see ``qa.abstention``).
+    """What decides whether the best sentence answers the question (see ``answering.abstention``).
 
-    ``features`` are in the order of ``qa.abstention.FEATURES``; ``reasons`` are short phrases
+    ``features`` are in the order of ``abstention.FEATURES``; ``reasons`` are short phrases
     about the closest passage ("never mentions Thailand"), one per mismatch found.
     """
 

@@ -30,7 +30,7 @@ def article_text(article_path) -> str:
 
 @pytest.fixture(scope="session")
 def article_doc(article_path):
-    from qa.sources import read_document
+    from qa.index.sources import read_document
 
     return read_document(article_path, article_path.parent)
 
@@ -52,7 +52,7 @@ def data_dir() -> Path:
 @pytest.fixture
 def fake_index(tmp_path, corpus_copy, fake_embedder):
     """An index of the article built with the fake embedder: (index_dir, corpus_dir, report)."""
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     index_dir = tmp_path / "index"
     report = build_index(corpus_copy, index_dir, embedder=fake_embedder, show_progress=False)
@@ -61,14 +61,14 @@ def fake_index(tmp_path, corpus_copy, fake_embedder):
 
 @pytest.fixture
 def app_module():
-    """The ``qa.app`` module. Importing it sets GRADIO_ANALYTICS_ENABLED, HF_HUB_OFFLINE and
+    """The ``qa.web.app`` module. Importing it sets GRADIO_ANALYTICS_ENABLED, HF_HUB_OFFLINE and
     TRANSFORMERS_OFFLINE in os.environ; they are put back afterwards, so that other tests see
     the environment they had."""
     names = ("GRADIO_ANALYTICS_ENABLED", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     saved = {k: os.environ.get(k) for k in names}
-    import qa.app
+    import qa.web.app
 
-    yield qa.app
+    yield qa.web.app
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
@@ -82,7 +82,7 @@ def app_module():
 @pytest.fixture(scope="session")
 def real_embedder():
     """The bundled sentence-transformers model, loaded once per session."""
-    from qa.embedding import get_embedder
+    from qa.index.embedding import get_embedder
 
     embedder = get_embedder()
     assert embedder.dim > 0  # forces the load here rather than inside a timed test
@@ -92,7 +92,7 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory, article_path, real_embedder):
     """A real index of the article, built once: (index_dir, corpus_dir). Do not modify it."""
-    from qa.build import build_index
+    from qa.index.build import build_index
 
     base = tmp_path_factory.mktemp("real")
     corpus = base / "corpus"
@@ -106,7 +106,7 @@ def real_index(tmp_path_factory, article_path, real_embedder):
 @pytest.fixture(scope="session")
 def real_loaded(real_index, real_embedder):
     """``real_index`` loaded with the real model, once per session. Read-only: do not modify it."""
-    from qa.index import load_index
+    from qa.index.format import load_index
 
     index_dir, corpus = real_index
     return load_index(index_dir, corpus, embedder=real_embedder)

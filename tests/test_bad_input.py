@@ -15,15 +15,15 @@ import pytest
 from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 import qa
-from qa.answer import answer_with_index
-from qa.build import build_index
+from qa.answering.answer import answer_with_index
+from qa.answering.question import MAX_K, MAX_QUESTION_CHARS
+from qa.answering.retrieval import retrieve_with_index
 from qa.cli import main
-from qa.embedding import DEFAULT_MODEL
 from qa.errors import QuestionError
-from qa.index import load_index
-from qa.questions import MAX_K, MAX_QUESTION_CHARS
+from qa.index.build import build_index
+from qa.index.embedding import DEFAULT_MODEL
+from qa.index.format import load_index
 from qa.results import Answer
-from qa.retrieval import retrieve_with_index
 
 QUESTION = "How many trafficking cases were investigated in 2007?"
 
@@ -333,7 +333,7 @@ WRAPPED = ["nul-inside", "control-inside", "lone-surrogates-inside", "emoji", "b
 @pytest.mark.parametrize("name", JUNK)
 def test_real_model_abstains_on_junk(real_loaded, name):
     ans = answer_with_index(real_loaded, ODD_QUESTIONS[name], k=5)
-    _check_answer(real_loaded, ans, qa.questions.clean_question(ODD_QUESTIONS[name]))
+    _check_answer(real_loaded, ans, qa.answering.question.clean_question(ODD_QUESTIONS[name]))
     assert ans.found is False
     assert "does not say" in ans.markdown
 

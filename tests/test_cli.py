@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
-from qa.build import build_index
-from qa.chunking import ChunkerSettings, chunk_documents
 from qa.cli import main
-from qa.embedding import DEFAULT_MODEL
+from qa.index.build import build_index
+from qa.index.chunking import ChunkerSettings, chunk_documents
+from qa.index.embedding import DEFAULT_MODEL
+from qa.index.storage import build_lock
 from qa.readers import parse_text
-from qa.storage import build_lock
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE_NAME = "human_trafficking_in_laos.txt"
@@ -233,8 +233,8 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
     to os.environ."""
     import faiss
 
-    import qa.backend
     import qa.cli
+    import qa.index.backend
 
     index_dir, corpus = default_named_index
     asked, threads = [], []
@@ -244,7 +244,7 @@ def test_settings_reach_the_embedder_the_index_and_the_search(
         return FakeEmbedder(name=model or DEFAULT_MODEL)
 
     monkeypatch.setattr(qa.cli, "get_embedder", get_embedder)
-    monkeypatch.setattr(qa.backend, "get_embedder", get_embedder)
+    monkeypatch.setattr(qa.index.backend, "get_embedder", get_embedder)
     monkeypatch.setattr(faiss, "omp_set_num_threads", threads.append)
     monkeypatch.setenv("QA_DEVICE", "cuda:1")
     monkeypatch.setenv("QA_QUERY_THREADS", "3")

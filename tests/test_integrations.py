@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import FakeEmbedder
 
-from qa.index import load_index
-from qa.retrieval import retrieve_with_index
+from qa.answering.retrieval import retrieve_with_index
+from qa.index.format import load_index
 
 SHELTER = "Who runs the long-term shelter for victims?"
 

@@ -1,6 +1,6 @@
 """The claims of SECURITY.md about what the web app exposes, each checked.
 
-Fast tests read the defaults and the arguments ``qa.app`` gives ``Blocks.launch`` (fake model,
+Fast tests read the defaults and the arguments ``qa.web.app`` gives ``Blocks.launch`` (fake model,
 no subprocess). The slow ones start ``python app.py`` in a subprocess on a free loopback port,
 with Gradio's own environment switches set the unsafe way (the app's settings must win), and
 probe it over HTTP and with psutil. An audit hook in that process logs every socket connect.
@@ -70,8 +70,8 @@ def multipart(name: str, content: bytes) -> tuple[bytes, dict[str, str]]:
 @pytest.fixture
 def fake_demo(app_module, fake_index, fake_embedder):
     """The app's real gr.Blocks over an index built with the fake embedder."""
-    from qa.index import load_index
-    from qa.webapp import AppState
+    from qa.index.format import load_index
+    from qa.web.state import AppState
 
     index_dir, corpus, _ = fake_index
     state = AppState(corpus, index_dir, load_index(index_dir, corpus, embedder=fake_embedder))
@@ -183,7 +183,7 @@ def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
 
 @pytest.mark.parametrize("gradio_analytics", [None, "True"])
 def test_importing_app_turns_off_analytics_and_hub_lookups(gradio_analytics):
-    """``import app`` imports ``qa.app``, which ``qa serve`` uses: both are covered."""
+    """``import app`` imports ``qa.web.app``, which ``qa serve`` uses: both are covered."""
     extra = {} if gradio_analytics is None else {"GRADIO_ANALYTICS_ENABLED": gradio_analytics}
     code = (
         "import json, os, app, gradio.analytics as a; print(json.dumps("
@@ -204,7 +204,7 @@ def test_importing_app_turns_off_analytics_and_hub_lookups(gradio_analytics):
 
 
 def test_default_model_is_the_bundled_local_copy():
-    from qa.embedding import DEFAULT_MODEL, _model_location
+    from qa.index.embedding import DEFAULT_MODEL, _model_location
 
     location = Path(_model_location(DEFAULT_MODEL))
     assert location.is_absolute() and location.is_dir(), location
@@ -360,19 +360,19 @@ def files_that_must_not_be_served(server) -> dict[str, bytes]:
     article = server["corpus"] / ARTICLE_NAME
     first_line = article.read_text(encoding="utf-8").splitlines()[0].encode()
     manifest = next(p for p in sorted(server["index"].iterdir()) if p.is_file())
-    app_line = b"from qa.app import main"
+    app_line = b"from qa.web.app import main"
     qa_app_line = b"def build_blocks(state"
     passwd = b"root:"
     assert app_line in (ROOT / "app.py").read_bytes()
-    assert qa_app_line in (ROOT / "qa" / "app.py").read_bytes()
+    assert qa_app_line in (ROOT / "qa" / "web" / "app.py").read_bytes()
     return {
         str(article): first_line,
         str(ROOT / "corpus" / ARTICLE_NAME): first_line,
         str(manifest): manifest.read_bytes()[:40],
         str(ROOT / "app.py"): app_line,
         "app.py": app_line,
-        str(ROOT / "qa" / "app.py"): qa_app_line,
-        "qa/app.py": qa_app_line,
+        str(ROOT / "qa" / "web" / "app.py"): qa_app_line,
+        "qa/web/app.py": qa_app_line,
         f"corpus/{ARTICLE_NAME}": first_line,
         "/etc/passwd": passwd,
         str(server["upload_dir"]) + "/.." * 30 + "/etc/passwd": passwd,

@@ -7,7 +7,7 @@ reference numbers and full reference entries in their metadata.
 
 from __future__ import annotations
 
-from ..index import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..results import Passage
 
 

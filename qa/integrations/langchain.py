@@ -21,9 +21,9 @@ except ImportError as e:  # an optional extra: say how to get it
         f"qa.integrations.langchain needs langchain-core ({e}); pip install 'qa[langchain]'"
     ) from e
 
+from ..answering.retrieval import retrieve_with_index
 from ..api import default_index
-from ..index import LoadedIndex
-from ..retrieval import retrieve_with_index
+from ..index.format import LoadedIndex
 from . import passage_metadata
 
 

@@ -19,9 +19,9 @@ except ImportError as e:  # an optional extra: say how to get it
         f"qa.integrations.llama_index needs llama-index-core ({e}); pip install 'qa[llamaindex]'"
     ) from e
 
+from ..answering.retrieval import retrieve_with_index
 from ..api import default_index
-from ..index import LoadedIndex
-from ..retrieval import retrieve_with_index
+from ..index.format import LoadedIndex
 from . import passage_metadata
 
 

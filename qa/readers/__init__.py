@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..corpus import Document
+from .document import Document
 from .html import parse_html
 from .markdown import parse_markdown
 from .text import parse_text

@@ -17,7 +17,7 @@ from collections import Counter
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ..corpus import MARK_RE, Document, DocumentBuilder, note_position
+from .document import MARK_RE, Document, DocumentBuilder, note_position
 from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS, strip_backlinks
 
 #: Left out inside the article: selector → what the warning calls it (None: not worth saying).

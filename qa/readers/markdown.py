@@ -15,7 +15,7 @@ from collections import Counter
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from ..corpus import Document, DocumentBuilder, note_position
+from .document import Document, DocumentBuilder, note_position
 from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS, strip_backlinks
 
 _FOOTNOTE_REF_RE = re.compile(r"\[\^(\d{1,4})\]")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from ..corpus import MARK_RE, Document, DocumentBuilder, note_position
+from .document import MARK_RE, Document, DocumentBuilder, note_position
 
 FROM_WIKIPEDIA = "From Wikipedia, the free encyclopedia"
 #: Lines of site chrome as a browser copies them (tabs, menus, tools, the contents box).

@@ -28,8 +28,8 @@ from mwparserfromhell.nodes import (
     Wikilink,
 )
 
-from ..corpus import Document, DocumentBuilder, note_position
 from .citations import CITATION_TEMPLATES, MAINTENANCE, render_citation
+from .document import Document, DocumentBuilder, note_position
 from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS
 
 #: Templates that render as (part of) their argument: name → which positional argument.

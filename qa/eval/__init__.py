@@ -1,0 +1,1 @@
+"""Evaluation and fitting: question sets, scores, the fitted models, feedback, `qa eval`."""

@@ -1,0 +1,265 @@
+"""Fit the sentence scorer and the abstention model across articles (``qa eval --fit``).
+
+Training groups are articles: the bundled article's gold questions and each article under
+``eval/articles/`` with its own questions. The held-out sets (``eval/heldout2.jsonl``,
+``eval/heldout3.jsonl``) are never read here. Every figure and threshold is chosen on
+predictions for an article the model did not see (leave one article out), and the models
+fitted without each article are stored too (``folds``), so that ``qa eval`` reports each
+article as a held-out one.
+
+1. Scorer: logistic regression over ``features.FEATURES`` of every candidate sentence of
+   every answerable question; positive when the sentence holds an acceptable answer.
+2. Abstention: logistic regression over ``abstention.EVIDENCE`` of the best sentence, with
+   the best sentence chosen by a scorer that never saw the question's article; positive when
+   the quote it gives holds an answer. Junk inputs (``eval/calibration_negatives.jsonl``) are
+   always in training.
+3. Confidence: Platt scaling of the held-out-article logits, made conservative at the top
+   (``calibrate``). Thresholds from the same predictions: "tentative" from the highest cut
+   that leaves at most ``MAX_NOT_FOUND`` of answerable questions "not found"; "answer" from
+   the lowest cut (≥ 0.5) that keeps ``TARGET_ABSTENTION`` of unanswerable ones unanswered.
+
+scikit-learn is needed here only (``pip install scikit-learn``); the stored coefficients are
+applied with numpy (``qa.answering.scorer``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..answering.abstention import EVIDENCE, WORD_EVIDENCE, assess
+from ..answering.answer import POOL_PASSAGES, own_words, pool_rows, question_anchors, quote_group
+from ..answering.features import FEATURES, WORD_FEATURES, QuestionView, candidate_features
+from ..answering.question import resolve_query
+from ..answering.retrieval import depth_for, passage, rank
+from ..answering.scorer import FORMAT, MODEL_FILE, Fitted, Linear, clear_cache
+from ..index.format import LoadedIndex
+from ..index.wordvec import encode_query, sentence_words
+from .evaluate import GoldQuestion
+
+MAX_NOT_FOUND = 0.04
+TARGET_ABSTENTION = 0.85
+TOP_BAND_RIGHT = 0.96
+#: Inverse L2 strength of the abstention model (standardised features).
+ABSTENTION_C = 1.0
+ANSWER_RANGE = (0.5, 0.9)
+VARIANTS = {
+    "words": (FEATURES, EVIDENCE),
+    "plain": (
+        tuple(f for f in FEATURES if f not in WORD_FEATURES),
+        tuple(f for f in EVIDENCE if f not in WORD_EVIDENCE),
+    ),
+}
+
+
+@dataclass
+class Item:
+    """One question, read once: its candidates' features and what is right."""
+
+    group: str
+    question: GoldQuestion
+    view: QuestionView
+    rows: list[int]
+    X: np.ndarray
+    labels: np.ndarray
+    index: LoadedIndex
+    junk: bool = False
+
+
+def holds_answer(text: str, q: GoldQuestion) -> bool:
+    return q.answerable and any(a in text for a in q.answers)
+
+
+def collect(index: LoadedIndex, group: str, questions: list[GoldQuestion], junk=False, k=5):
+    """An ``Item`` per question: one model call each."""
+    words = sentence_words(index)
+    items = []
+    for q in questions:
+        query = resolve_query(q.question, list(q.history))
+        qvec, qwords = encode_query(index, query)
+        ranked, _ = rank(index, query, depth_for(k), qvec=qvec)
+        pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
+        own = own_words(qwords, q.question, query) if words is not None else None
+        view = QuestionView.of(index, q.question, query, own)
+        rows = [si for si, _ in pool]
+        X = candidate_features(index, view, qvec, rows, words)
+        labels = np.array([holds_answer(index.sentence_text(si), q) for si in rows], dtype=float)
+        items.append(Item(group, q, view, rows, X, labels, index, junk))
+    return items
+
+
+def _standard(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    return mean, np.where(scale > 1e-9, scale, 1.0)
+
+
+def fit_linear(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], C: float = 1.0) -> Linear:
+    """Logistic regression on standardised features, as a ``Linear`` (numpy only to apply)."""
+    from sklearn.linear_model import LogisticRegression  # deferred: fitting only
+
+    mean, scale = _standard(X)
+    model = LogisticRegression(C=C, max_iter=5000).fit((X - mean) / scale, y)
+    return Linear(names, mean, scale, model.coef_[0].astype(float), float(model.intercept_[0]))
+
+
+def fit_scorer(items: list[Item], variant: str) -> Linear:
+    names = VARIANTS[variant][0]
+    train = [it for it in items if it.question.answerable and not it.junk and len(it.rows)]
+    X = np.vstack([it.X for it in train])
+    y = np.concatenate([it.labels for it in train])
+    cols = [FEATURES.index(f) for f in names]
+    return fit_linear(X[:, cols], y, names)
+
+
+def evidence(it: Item, scorer: Linear, variant: str) -> tuple[np.ndarray, bool]:
+    """Evidence of the best sentence by ``scorer``, and whether its quote holds an answer."""
+    if not it.rows:
+        return np.array([-20.0 if f == "score" else 0.0 for f in EVIDENCE]), False
+    s = scorer.logits(it.X, FEATURES)
+    order = np.argsort(-s, kind="stable")
+    top = int(order[0])
+    margin = float(s[top] - (s[order[1]] if len(order) > 1 else s[top] - 5.0))
+    view = it.view if variant == "words" else dataclasses.replace(it.view, words=None)
+    words = sentence_words(it.index) if variant == "words" else None
+    si = it.rows[top]
+    ev = assess(it.index, view, si, it.X[top], float(s[top]), margin, words)
+    group = quote_group(it.index, si, question_anchors(it.question.question), {si})
+    doc = it.index.docs[it.index.sentences[si].doc]
+    text = doc.text[it.index.sentences[group[0]].start : it.index.sentences[group[-1]].end]
+    return np.array(ev.features), holds_answer(text, it.question)
+
+
+class Fitter:
+    """Scorers and abstention models fitted without given sets of articles, memoised."""
+
+    def __init__(self, items: list[Item], variant: str):
+        self.items, self.variant = items, variant
+        self.groups = sorted({it.group for it in items if not it.junk})
+        self._scorers: dict[frozenset, Linear] = {}
+        self._evidence: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def scorer(self, excluded: frozenset) -> Linear:
+        if excluded not in self._scorers:
+            train = [it for it in self.items if it.group not in excluded]
+            self._scorers[excluded] = fit_scorer(train, self.variant)
+        return self._scorers[excluded]
+
+    def evidence(self, group: str, excluded: frozenset, junk: bool = False):
+        """(features, right) of a group's questions, chosen by a scorer that never saw it."""
+        key = (group, excluded, junk)
+        if key not in self._evidence:
+            scorer = self.scorer(excluded if junk else excluded | {group})
+            rows = [evidence(it, scorer, self.variant) for it in self.items
+                    if it.group == group and it.junk == junk]  # fmt: skip
+            self._evidence[key] = (
+                np.array([r[0] for r in rows]).reshape(len(rows), len(EVIDENCE)),
+                np.array([r[1] for r in rows], dtype=float),
+            )
+        return self._evidence[key]
+
+    def abstention(self, excluded: frozenset) -> Linear:
+        parts = [self.evidence(g, excluded) for g in self.groups if g not in excluded]
+        parts += [self.evidence(g, excluded, junk=True) for g in self.groups]
+        X = np.vstack([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        names = VARIANTS[self.variant][1]
+        return fit_linear(X[:, [EVIDENCE.index(f) for f in names]], y, names, ABSTENTION_C)
+
+    def held_out(self, excluded: frozenset) -> HeldOut:
+        """Abstention logits for every question of the groups not in ``excluded``, each from
+        models that never saw its article, with whether its quote is right and answerable."""
+        z, right, answerable = [], [], []
+        for g in self.groups:
+            if g in excluded:
+                continue
+            X, r = self.evidence(g, excluded)
+            z.append(self.abstention(excluded | {g}).logits(X, EVIDENCE))
+            right.append(r)
+            answerable.append([it.question.answerable for it in self.items
+                               if it.group == g and not it.junk])  # fmt: skip
+        return HeldOut(
+            np.concatenate(z), np.concatenate(right) > 0, np.concatenate(answerable).astype(bool)
+        )
+
+
+@dataclass
+class HeldOut:
+    logits: np.ndarray
+    right: np.ndarray
+    answerable: np.ndarray
+
+
+def calibrate(h: HeldOut) -> tuple[float, float]:
+    """(a, b) of ``σ(a·z + b)``: Platt scaling of held-out-article logits, then ``b`` lowered
+    until at least ``TOP_BAND_RIGHT`` of the quotes it puts at 0.9 or more are right.
+
+    A monotone map: it changes what the confidence says, not which question gets which
+    outcome (the thresholds are chosen after it).
+    """
+    from sklearn.linear_model import LogisticRegression  # deferred: fitting only
+
+    platt = LogisticRegression(C=100.0).fit(h.logits[:, None], h.right)
+    a, b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    while b > -10:
+        top = 1.0 / (1.0 + np.exp(-(a * h.logits + b))) >= 0.9
+        if not top.any() or h.right[top].mean() >= TOP_BAND_RIGHT:
+            break
+        b -= 0.05
+    return a, b
+
+
+def thresholds(h: HeldOut, calibration: tuple[float, float]) -> tuple[float, float]:
+    """(answer, tentative) cuts on calibrated held-out confidences (see the module docstring)."""
+    a, b = calibration
+    p = 1.0 / (1.0 + np.exp(-(a * h.logits + b)))
+    answerable = h.answerable
+    tentative = 0.01
+    for t in np.arange(0.6, 0.0, -0.01):
+        if ((p < t) & answerable).sum() <= MAX_NOT_FOUND * answerable.sum():
+            tentative = round(float(t), 2)
+            break
+    answer = ANSWER_RANGE[1]
+    for t in np.arange(ANSWER_RANGE[0], ANSWER_RANGE[1] + 1e-9, 0.01):
+        if ((p < t) & ~answerable).sum() >= TARGET_ABSTENTION * (~answerable).sum():
+            answer = round(float(t), 2)
+            break
+    return answer, min(tentative, answer)
+
+
+def fit_all(items: list[Item], model_name: str) -> dict:
+    """The whole model file: shipped models, leave-one-article-out folds, and their figures."""
+    fitters = {v: Fitter(items, v) for v in VARIANTS}
+    groups = fitters["words"].groups
+
+    def fitted(excluded: frozenset) -> Fitted:
+        held = fitters["words"].held_out(excluded)
+        calibration = calibrate(held)
+        answer, tentative = thresholds(held, calibration)
+        return Fitted(
+            model_name,
+            {v: f.scorer(excluded) for v, f in fitters.items()},
+            {v: f.abstention(excluded) for v, f in fitters.items()},
+            answer,
+            tentative,
+            calibration,
+        )
+
+    counts = {g: sum(1 for it in items if it.group == g and not it.junk) for g in groups}
+    return {
+        "format": FORMAT,
+        "model": model_name,
+        "fitted_on": {"questions": counts, "junk": sum(it.junk for it in items)},
+        **fitted(frozenset()).to_json(),
+        "folds": {g: fitted(frozenset({g})).to_json() for g in groups},
+    }
+
+
+def write_model(result: dict, path: Path | None = None) -> Path:
+    path = path or MODEL_FILE
+    path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    clear_cache()
+    return path

@@ -1,0 +1,1 @@
+"""The web app (Gradio): state, layout, handlers, escaped HTML, transcript, MCP tools."""
