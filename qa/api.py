@@ -57,6 +57,7 @@ def load_with_settings(
     )
     idx.search_threads = settings.search_threads
     idx.reranker = reranker_for(settings.reranker)
+    idx.use_answerhood = settings.answerhood
     return idx
 
 

@@ -21,6 +21,7 @@ from .answering.verify import check_text, verify_with_index
 from .api import load_with_settings
 from .errors import ConfigError, QAError
 from .eval import cli as eval_cli
+from .eval import train as eval_train
 from .index.backend import wants_export
 from .index.build import build_index
 from .index.chunking import ChunkerSettings
@@ -178,6 +179,7 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_verify)
 
     eval_cli.add_parser(sub, common)
+    eval_train.add_parser(sub, common)
 
     v = sub.add_parser("serve", parents=[common], help="start the web app")
     add_serve_arguments(v, settings)

@@ -35,6 +35,9 @@ class Quote:
         notes: the source's notes on the quoted sentences, label → text (``{"a": "…"}``).
         tags: the source's maintenance tags on them (``("citation needed",)``).
         unsourced: the source marks a quoted claim as needing a citation.
+        answer_start, answer_end: the words of the quote that answer the question (offsets
+            into the document's text, inside ``start``–``end``), or None: a mark on the
+            verbatim quote, never a change to it.
     """
 
     text: str
@@ -49,6 +52,15 @@ class Quote:
     notes: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     unsourced: bool = False
+    answer_start: int | None = None
+    answer_end: int | None = None
+
+    @property
+    def answer_text(self) -> str | None:
+        """The marked answer words (a slice of ``text``), or None."""
+        if self.answer_start is None or self.answer_end is None:
+            return None
+        return self.text[self.answer_start - self.start : self.answer_end - self.start]
 
 
 @dataclass(frozen=True)

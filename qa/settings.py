@@ -51,6 +51,8 @@ class Settings:
             torch), ``onnx`` or ``torch`` (``QA_BACKEND``).
         reranker: a local sentence-transformers CrossEncoder directory that re-ranks candidate
             sentences; None: none (``QA_RERANKER``).
+        answerhood: whether the shipped answerhood cross-encoder judges the best candidates
+            (``QA_ANSWERHOOD``: ``on``, the default, or ``off``).
         max_file_mb: corpus files larger than this many MB are skipped (``QA_MAX_FILE_MB``).
         host: address the web app listens on (``QA_HOST``).
         port: port the web app listens on (``QA_PORT``).
@@ -75,6 +77,7 @@ class Settings:
     max_file_mb: float = 10.0
     backend: str = "auto"
     reranker: str | None = None
+    answerhood: bool = True
     host: str = "127.0.0.1"
     port: int = 7860
     rebuild_interval: int = 30
@@ -228,6 +231,12 @@ def _text(variable: str, raw: str) -> str:
     return raw
 
 
+def _on_off(variable: str, raw: str) -> bool:
+    if raw.lower() not in ("on", "off"):
+        raise ConfigError(f"{variable} must be on or off, got {raw!r}")
+    return raw.lower() == "on"
+
+
 def _path(variable: str, raw: str) -> Path:
     return Path(raw)
 
@@ -244,6 +253,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "max_file_mb": ("QA_MAX_FILE_MB", _megabytes),
     "backend": ("QA_BACKEND", _backend),
     "reranker": ("QA_RERANKER", _text),
+    "answerhood": ("QA_ANSWERHOOD", _on_off),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
     "rebuild_interval": ("QA_REBUILD_INTERVAL", _whole(0)),

@@ -31,6 +31,7 @@ from ..index.bm25 import tokenize
 from ..index.loaded import LoadedIndex
 from ..index.wordvec import SentenceWords, alignment
 from ..results import Evidence
+from .answerhood import EVIDENCE as ANSWERHOOD_EVIDENCE
 from .answertype import holds, values
 from .features import FEATURES, QuestionView, title_words
 from .names import missing_names, name_runs
@@ -148,6 +149,8 @@ def assess(
 
 
 def confidence(features: Sequence[float], fitted: Fitted, variant: str) -> float:
-    """Calibrated probability that the quote shown for this evidence is right."""
-    z = float(fitted.abstention[variant].logits(np.asarray([features]), EVIDENCE)[0])
+    """Calibrated probability that the quote shown for this evidence is right (the
+    "answerhood" variant's evidence carries the cross-encoder's two features after ours)."""
+    names = EVIDENCE + (ANSWERHOOD_EVIDENCE if variant == "answerhood" else ())
+    z = float(fitted.abstention[variant].logits(np.asarray([features]), names)[0])
     return fitted.confidence(z)

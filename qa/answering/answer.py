@@ -11,6 +11,7 @@ its own: nothing is quoted because it merely scored well.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..index.loaded import LoadedIndex
 from ..index.wordvec import SentenceWords, Words, encode_query, sentence_words
 from ..readers.document import is_unsourced_tag
 from ..results import Answer, Evidence, Passage, Quote, Reference
+from . import answerhood
 from .abstention import NO_EVIDENCE, assess, confidence
 from .features import FEATURES, QuestionView, candidate_features
 from .names import known_token, named_terms
@@ -30,6 +32,7 @@ from .render import render_markdown
 from .reranker import Reranker
 from .retrieval import depth_for, passage, rank
 from .scorer import Fitted, fitted_for
+from .span import answer_span
 
 #: Sentences of this many top passages are candidates (at least k): 8 holds an answering
 #: sentence for 97% of answerable questions across the four articles, 5 for 95%.
@@ -87,6 +90,15 @@ def score_view(
     rows = [si for si, _ in pool]
     X = candidate_features(index, view, qvec, rows, words if variant == "words" else None)
     logits = fitted.scorer[variant].logits(X, FEATURES) if rows else np.zeros(0)
+    model = None
+    if variant == "words" and "answerhood" in fitted.scorer and index.use_answerhood:
+        model = answerhood.shipped()
+    col = None
+    if model is not None and rows:  # the cross-encoder reads the first stage's best few
+        col = answerhood.score(model, index, view.query, rows, logits)
+        X = answerhood.extend(X, col)
+        variant = "answerhood"
+        logits = fitted.scorer[variant].logits(X, FEATURES + answerhood.FEATURES)
     cands = [
         _Candidate(si, pos, float(X[i, 0]), float(logits[i]), X[i])
         for i, (si, pos) in enumerate(pool)
@@ -99,6 +111,9 @@ def score_view(
         best = cands[0]
         margin = best.score - max((c.score for c in cands[1:]), default=best.score - LONE_MARGIN)
         scored.evidence = assess(index, view, best.sentence, best.row, best.score, margin, words)
+        if col is not None:
+            ev = answerhood.evidence_of(col, rows.index(best.sentence))
+            scored.evidence = Evidence(scored.evidence.features + ev, scored.evidence.reasons)
     scored.confidence = confidence(scored.evidence.features, fitted, variant)
     return scored
 
@@ -263,6 +278,15 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
     )
 
 
+def _mark_answer(index: LoadedIndex, quote: Quote, question: str, si: int) -> Quote:
+    """The quote with the words of sentence ``si`` that answer ``question`` marked."""
+    s = index.sentences[si]
+    found = answer_span(question, index.document_text(quote.doc_id), s.start, s.end)
+    if found is None:
+        return quote
+    return dataclasses.replace(quote, answer_start=found[0], answer_end=found[1])
+
+
 def _references(index: LoadedIndex, quotes: list[Quote]) -> list[Reference]:
     """The References entries of the numbers the shown quotes carry, and no others."""
     out: list[Reference] = []
@@ -321,6 +345,7 @@ def answer_with_index(
         anchors, taken = question_anchors(question), set(rows)
         groups = [quote_group(index, si, anchors, taken) for si in rows]
         ans.quotes = [_quote(index, g, max(by_row.get(s, 0.0) for s in g)) for g in groups]
+        ans.quotes[0] = _mark_answer(index, ans.quotes[0], question, rows[0])
         ans.references = _references(index, ans.quotes)
         ans.found = outcome == "answered"
     ans.markdown = render_markdown(ans, multi_doc=len(index.docs) > 1)

@@ -60,8 +60,8 @@ def _sets(args: argparse.Namespace) -> list[evalsets.EvalSet]:
         gold = Path(args.questions).resolve() == Path("eval/questions.jsonl").resolve()
         fold = args.fold or (name if corpus else evalsets.BUNDLED if gold else None)
         return [evalsets.EvalSet(name, Path(args.questions), corpus, fold)]
-    if args.articles:
-        return evalsets.article_sets(Path(args.articles))
+    if args.articles or args.split:
+        return evalsets.article_sets(Path(args.articles or evalsets.ARTICLES_DIR), args.split)
     return evalsets.bundled_sets() + evalsets.article_sets()
 
 
@@ -95,17 +95,22 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_eval(results: list[evalsets.SetResult]) -> None:
     held = [r for r in results if r.set.name.startswith("heldout")]
+    test = [r for r in results if r.set.split == "test"]
+    dev = [r for r in results if r.set.split == "dev"]
     articles = [r for r in results if r.set.fold and r.model.startswith("without")]
-    pooled = [("held-out questions", held), ("held-out articles", articles)]
-    print("Answers (models: shipped = fitted on the gold set and the articles; without X = the")
-    print("leave-one-article-out models that never saw X)")
+    pooled = [("test articles", test), ("held-out questions", held), ("dev articles", dev),
+              ("train articles, held out", articles)]  # fmt: skip
+    print("Answers (models: shipped = fitted on the train articles, calibrated on the dev ones;")
+    print("without X = the models fitted without the train article X). Test articles are never")
+    print("fitted on or used for a choice.")
     print(evalsets.answers_table(results, [(n, g) for n, g in pooled if len(g) > 1]))
     print()
     print("Retrieval (answerable stand-alone questions; hit = passage contains an answer)")
     print(HEADER.replace("method", "set"))
     for r in results:
         print(r.retrieval.row().replace(r.retrieval.name, f"{r.set.name:<28}"[:28], 1))
-    for name, group in pooled + [("each set", [r]) for r in results if r not in held + articles]:
+    others = [r for r in results if r not in held + articles + test + dev]
+    for name, group in pooled + [("each set", [r]) for r in others]:
         if group:
             print()
             print(evalsets.reliability_lines(name, group))
@@ -123,6 +128,9 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
     e.add_argument("--questions", help="one question file (with --corpus: on that corpus)")
     e.add_argument("--articles", metavar="DIR", help="every article under DIR (eval/articles)")
     e.add_argument("--fold", help="score with the models fitted without this article")
+    e.add_argument(
+        "--split", choices=["test", "dev", "train"], help="only the articles of this split"
+    )
     e.add_argument("--no-folds", action="store_true", help="shipped models for every set")
     e.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     e.add_argument("--json", metavar="FILE", help="also write the figures as JSON")

@@ -10,13 +10,16 @@ the shipped models, which never saw them), then the bundled gold set and each ar
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..answering.scorer import MODEL_FILE, load_fitted, read_model_file
+from ..errors import EvalDataError
 from ..index.format import LoadedIndex
+from ..readers import SUFFIXES
 from .evaluate import (
     AnswerScores,
     RetrievalScores,
@@ -27,6 +30,7 @@ from .evaluate import (
 )
 
 CACHE_DIR = Path(".qa-cache")
+SPLITS_FILE = Path("eval/splits.json")
 ARTICLES_DIR = Path("eval/articles")
 BUNDLED = "bundled"
 
@@ -39,6 +43,26 @@ class EvalSet:
     questions: Path
     corpus: Path | None = None  # None: the default corpus and index
     fold: str | None = None
+    split: str = ""  # "test", "dev" or "train" for an article under eval/articles
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Articles by split (``eval/splits.json``): every other article with questions is train."""
+
+    dev: frozenset[str]
+    test: frozenset[str]
+
+
+def read_splits(path: Path = SPLITS_FILE) -> Splits:
+    """The dev and test articles; none when the file is missing (every article is train)."""
+    if not Path(path).is_file():
+        return Splits(frozenset(), frozenset())
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return Splits(frozenset(map(str, raw["dev"])), frozenset(map(str, raw["test"])))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise EvalDataError(f"cannot read the splits in {path} ({e}); fix or remove it") from e
 
 
 def bundled_sets(fold_gold: bool = True) -> list[EvalSet]:
@@ -50,16 +74,27 @@ def bundled_sets(fold_gold: bool = True) -> list[EvalSet]:
     ]
 
 
-def article_sets(root: Path = ARTICLES_DIR) -> list[EvalSet]:
-    """One set per directory of ``root`` that holds a ``questions.jsonl`` and a text."""
+def article_sets(root: Path = ARTICLES_DIR, split: str | None = None) -> list[EvalSet]:
+    """One set per directory of ``root`` that holds a ``questions.jsonl`` and a text, test
+    articles first, then dev, then train (or only those of ``split``). Test and dev articles
+    are scored with the shipped models (which never trained on them); a train article with
+    the models fitted without it."""
     root = Path(root)
     if not root.is_dir():
         return []
-    return [
-        EvalSet(d.name, d / "questions.jsonl", d, fold=d.name)
-        for d in sorted(root.iterdir())
-        if (d / "questions.jsonl").is_file() and any(d.glob("*.txt"))
-    ]
+    splits = read_splits()
+    found = [
+        d for d in sorted(root.iterdir())
+        if (d / "questions.jsonl").is_file() and any(f.suffix in SUFFIXES for f in d.iterdir())
+    ]  # fmt: skip
+    out = []
+    for name in ("test", "dev", "train"):
+        for d in found:
+            kind = "test" if d.name in splits.test else "dev" if d.name in splits.dev else "train"
+            if kind == name and split in (None, name):
+                fold = d.name if kind == "train" else None
+                out.append(EvalSet(d.name, d / "questions.jsonl", d, fold=fold, split=kind))
+    return out
 
 
 def cached_index(corpus: Path, model: str | None = None) -> LoadedIndex:
@@ -100,6 +135,7 @@ def _known_folds() -> set[str]:
 _COLUMNS = (
     ("answer@1", "answer_at_1"),
     ("answered✓", "answered_right"),
+    ("tentative", "tentative"),
     ("cite", "citation_accuracy"),
     ("ref.prec", "reference_precision"),
     ("abst.rec", "abstention_recall"),
@@ -131,6 +167,9 @@ def _pooled(results: list[SetResult], name: str) -> dict:
         "reference_precision": float(np.mean([x.reference_precision for x in a])),
         "abstention_recall": w("abstention_recall", "unanswerable") if un_n else 1.0,
         "wrongly_refused": w("wrongly_refused", "answerable") if ans_n else 0.0,
+        "tentative": (w("not_answered", "answerable") - w("wrongly_refused", "answerable"))
+        if ans_n
+        else 0.0,
         "confident_wrong": sum(1 for p in conf if not p[1]) / len(conf) if conf else 0.0,
         "confident_n": len(conf),
         "mean_quotes": float(np.mean([x.mean_quotes for x in a])),
@@ -159,6 +198,7 @@ def answers_table(results: list[SetResult], pooled: list[tuple[str, list[SetResu
     lines = [head]
     for r in results:
         d = {**asdict(r.answers), "name": f"{r.set.name} ({r.model})"[:34]}
+        d["tentative"] = r.answers.not_answered - r.answers.wrongly_refused
         d.update(n=r.answers.questions, hit1=r.retrieval.hit1)
         lines.append(_row(d))
     for name, group in pooled:

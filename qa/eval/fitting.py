@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answering import answerhood as ah
 from ..answering.abstention import EVIDENCE, WORD_EVIDENCE, assess
 from ..answering.answer import POOL_PASSAGES, own_words, pool_rows, question_anchors, quote_group
 from ..answering.features import FEATURES, WORD_FEATURES, QuestionView, candidate_features
@@ -42,13 +43,14 @@ from ..index.wordvec import encode_query, sentence_words
 from .evaluate import GoldQuestion
 
 MAX_NOT_FOUND = 0.04
-TARGET_ABSTENTION = 0.85
-TOP_BAND_RIGHT = 0.96
+TARGET_ABSTENTION = 0.95
+TOP_BAND_RIGHT = 0.98
 #: Inverse L2 strength of the abstention model (standardised features).
 ABSTENTION_C = 1.0
-ANSWER_RANGE = (0.5, 0.9)
+ANSWER_RANGE = (0.5, 0.95)
 VARIANTS = {
     "words": (FEATURES, EVIDENCE),
+    "answerhood": (FEATURES + ah.FEATURES, EVIDENCE + ah.EVIDENCE),
     "plain": (
         tuple(f for f in FEATURES if f not in WORD_FEATURES),
         tuple(f for f in EVIDENCE if f not in WORD_EVIDENCE),
@@ -68,6 +70,25 @@ class Item:
     labels: np.ndarray
     index: LoadedIndex
     junk: bool = False
+    #: the cross-encoder's logit for every candidate (``add_answerhood``), or None
+    ce: np.ndarray | None = None
+
+    def matrix(self, variant: str, first_stage: Linear | None = None) -> np.ndarray:
+        """The candidate features of a variant: with the answerhood columns for that one, the
+        cross-encoder having read the top candidates of ``first_stage`` as when answering."""
+        if variant != "answerhood":
+            return self.X
+        assert self.ce is not None and first_stage is not None
+        return ah.extend(self.X, ah.column(self.ce, first_stage.logits(self.X, FEATURES)))
+
+
+def add_answerhood(items: list[Item], model: ah.Answerhood) -> None:
+    """The cross-encoder's logit for every candidate of every item (one call per question)."""
+    from .train import query_of  # the same query text the encoder was trained on
+
+    for it in items:
+        texts = [ah.pair_text(it.index, si) for si in it.rows]
+        it.ce = model.logits(query_of(it), texts) if texts else np.zeros(0)
 
 
 def holds_answer(text: str, q: GoldQuestion) -> bool:
@@ -106,78 +127,119 @@ def fit_linear(X: np.ndarray, y: np.ndarray, names: tuple[str, ...], C: float = 
     return Linear(names, mean, scale, model.coef_[0].astype(float), float(model.intercept_[0]))
 
 
-def fit_scorer(items: list[Item], variant: str) -> Linear:
+def fit_scorer(items: list[Item], variant: str, first_stage: Linear | None = None) -> Linear:
     names = VARIANTS[variant][0]
+    all_names = FEATURES + (ah.FEATURES if variant == "answerhood" else ())
     train = [it for it in items if it.question.answerable and not it.junk and len(it.rows)]
-    X = np.vstack([it.X for it in train])
+    X = np.vstack([it.matrix(variant, first_stage) for it in train])
     y = np.concatenate([it.labels for it in train])
-    cols = [FEATURES.index(f) for f in names]
+    cols = [all_names.index(f) for f in names]
     return fit_linear(X[:, cols], y, names)
 
 
-def evidence(it: Item, scorer: Linear, variant: str) -> tuple[np.ndarray, bool]:
+def evidence(
+    it: Item, scorer: Linear, variant: str, first_stage: Linear | None = None
+) -> tuple[np.ndarray, bool]:
     """Evidence of the best sentence by ``scorer``, and whether its quote holds an answer."""
+    n = len(EVIDENCE) + (len(ah.EVIDENCE) if variant == "answerhood" else 0)
     if not it.rows:
-        return np.array([-20.0 if f == "score" else 0.0 for f in EVIDENCE]), False
-    s = scorer.logits(it.X, FEATURES)
+        return np.array([-20.0 if i == 0 else 0.0 for i in range(n)]), False
+    X = it.matrix(variant, first_stage)
+    all_names = FEATURES + (ah.FEATURES if variant == "answerhood" else ())
+    s = scorer.logits(X, all_names)
     order = np.argsort(-s, kind="stable")
     top = int(order[0])
     margin = float(s[top] - (s[order[1]] if len(order) > 1 else s[top] - 5.0))
-    view = it.view if variant == "words" else dataclasses.replace(it.view, words=None)
-    words = sentence_words(it.index) if variant == "words" else None
+    view = it.view if variant != "plain" else dataclasses.replace(it.view, words=None)
+    words = sentence_words(it.index) if variant != "plain" else None
     si = it.rows[top]
-    ev = assess(it.index, view, si, it.X[top], float(s[top]), margin, words)
+    ev = assess(it.index, view, si, X[top], float(s[top]), margin, words)
+    features = list(ev.features)
+    if variant == "answerhood":
+        features += ah.evidence_of(X[:, len(FEATURES)], top)
     group = quote_group(it.index, si, question_anchors(it.question.question), {si})
     doc = it.index.docs[it.index.sentences[si].doc]
     text = doc.text[it.index.sentences[group[0]].start : it.index.sentences[group[-1]].end]
-    return np.array(ev.features), holds_answer(text, it.question)
+    return np.array(features), holds_answer(text, it.question)
 
 
 class Fitter:
-    """Scorers and abstention models fitted without given sets of articles, memoised."""
+    """Scorers and abstention models fitted without given sets of articles, memoised.
 
-    def __init__(self, items: list[Item], variant: str):
-        self.items, self.variant = items, variant
+    ``first`` is the "words" fitter whose scorer picks the candidates the cross-encoder reads
+    (for the "answerhood" variant).
+    """
+
+    def __init__(
+        self,
+        items: list[Item],
+        variant: str,
+        first: Fitter | None = None,
+        dev: frozenset[str] = frozenset(),
+    ):
+        self.items, self.variant, self.first, self.dev = items, variant, first, dev
         self.groups = sorted({it.group for it in items if not it.junk})
         self._scorers: dict[frozenset, Linear] = {}
         self._evidence: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._abstention: dict[tuple, Linear] = {}
+
+    def first_stage(self, excluded: frozenset) -> Linear | None:
+        return self.first.scorer(excluded) if self.first is not None else None
 
     def scorer(self, excluded: frozenset) -> Linear:
         if excluded not in self._scorers:
-            train = [it for it in self.items if it.group not in excluded]
-            self._scorers[excluded] = fit_scorer(train, self.variant)
+            train = [it for it in self.items if it.group not in excluded | self.dev]
+            self._scorers[excluded] = fit_scorer(train, self.variant, self.first_stage(excluded))
         return self._scorers[excluded]
 
-    def evidence(self, group: str, excluded: frozenset, junk: bool = False):
-        """(features, right) of a group's questions, chosen by a scorer that never saw it."""
-        key = (group, excluded, junk)
+    def evidence(self, group: str, junk: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(features, right) of a group's questions, the best sentence chosen by a scorer that
+        never saw the group (junk: by the scorer of all train articles).
+
+        Computed once per group and shared by every fold: a fold's abstention model is fitted
+        on evidence chosen by scorers that saw the fold's own article (a small leak, against
+        a group-squared number of evidence passes).
+        """
+        key = (group, junk)
         if key not in self._evidence:
-            scorer = self.scorer(excluded if junk else excluded | {group})
-            rows = [evidence(it, scorer, self.variant) for it in self.items
+            fit_without = frozenset() if junk else frozenset({group})
+            scorer, first = self.scorer(fit_without), self.first_stage(fit_without)
+            rows = [evidence(it, scorer, self.variant, first) for it in self.items
                     if it.group == group and it.junk == junk]  # fmt: skip
+            width = len(self.evidence_names())
             self._evidence[key] = (
-                np.array([r[0] for r in rows]).reshape(len(rows), len(EVIDENCE)),
+                np.array([r[0] for r in rows]).reshape(len(rows), width),
                 np.array([r[1] for r in rows], dtype=float),
             )
         return self._evidence[key]
 
-    def abstention(self, excluded: frozenset) -> Linear:
-        parts = [self.evidence(g, excluded) for g in self.groups if g not in excluded]
-        parts += [self.evidence(g, excluded, junk=True) for g in self.groups]
-        X = np.vstack([p[0] for p in parts])
-        y = np.concatenate([p[1] for p in parts])
-        names = VARIANTS[self.variant][1]
-        return fit_linear(X[:, [EVIDENCE.index(f) for f in names]], y, names, ABSTENTION_C)
+    def evidence_names(self) -> tuple[str, ...]:
+        return EVIDENCE + (ah.EVIDENCE if self.variant == "answerhood" else ())
 
-    def held_out(self, excluded: frozenset) -> HeldOut:
-        """Abstention logits for every question of the groups not in ``excluded``, each from
-        models that never saw its article, with whether its quote is right and answerable."""
+    def abstention(self, excluded: frozenset, train_groups: list[str]) -> Linear:
+        key = ("abstention", excluded, tuple(train_groups))
+        if key not in self._abstention:
+            parts = [self.evidence(g) for g in train_groups if g not in excluded]
+            parts += [self.evidence(g, junk=True) for g in self.groups]
+            parts = [p for p in parts if len(p[1])]
+            X = np.vstack([p[0] for p in parts])
+            y = np.concatenate([p[1] for p in parts])
+            names = VARIANTS[self.variant][1]
+            all_names = self.evidence_names()
+            cols = [all_names.index(f) for f in names]
+            self._abstention[key] = fit_linear(X[:, cols], y, names, ABSTENTION_C)
+        return self._abstention[key]
+
+    def held_out(self, excluded: frozenset, train_groups: list[str], dev: list[str]) -> HeldOut:
+        """Abstention logits, from models that never saw the questions' articles, with whether
+        each quote is right and each question answerable: on the ``dev`` articles when there
+        are any (the models fitted without ``excluded``), else each train article in turn
+        (leave one article out)."""
         z, right, answerable = [], [], []
-        for g in self.groups:
-            if g in excluded:
-                continue
-            X, r = self.evidence(g, excluded)
-            z.append(self.abstention(excluded | {g}).logits(X, EVIDENCE))
+        for g in dev or [g for g in train_groups if g not in excluded]:
+            X, r = self.evidence(g)
+            model = self.abstention(excluded | (frozenset() if dev else {g}), train_groups)
+            z.append(model.logits(X, self.evidence_names()))
             right.append(r)
             answerable.append([it.question.answerable for it in self.items
                                if it.group == g and not it.junk])  # fmt: skip
@@ -194,8 +256,8 @@ class HeldOut:
 
 
 def calibrate(h: HeldOut) -> tuple[float, float]:
-    """(a, b) of ``σ(a·z + b)``: Platt scaling of held-out-article logits, then ``b`` lowered
-    until at least ``TOP_BAND_RIGHT`` of the quotes it puts at 0.9 or more are right.
+    """(a, b) of ``σ(a·z + b)``: Platt scaling of held-out logits, then ``b`` lowered until at
+    least ``TOP_BAND_RIGHT`` of the quotes it puts at 0.9 or more are right.
 
     A monotone map: it changes what the confidence says, not which question gets which
     outcome (the thresholds are chosen after it).
@@ -210,6 +272,12 @@ def calibrate(h: HeldOut) -> tuple[float, float]:
             break
         b -= 0.05
     return a, b
+
+
+def calibrated(model: Linear, ab: tuple[float, float]) -> Linear:
+    """``model`` with the calibration folded in: its logit is then the calibrated one."""
+    a, b = ab
+    return dataclasses.replace(model, coef=model.coef * a, intercept=model.intercept * a + b)
 
 
 def thresholds(h: HeldOut, calibration: tuple[float, float]) -> tuple[float, float]:
@@ -230,31 +298,53 @@ def thresholds(h: HeldOut, calibration: tuple[float, float]) -> tuple[float, flo
     return answer, min(tentative, answer)
 
 
-def fit_all(items: list[Item], model_name: str) -> dict:
-    """The whole model file: shipped models, leave-one-article-out folds, and their figures."""
-    fitters = {v: Fitter(items, v) for v in VARIANTS}
-    groups = fitters["words"].groups
+def fit_all(items: list[Item], model_name: str, dev: frozenset[str] = frozenset()) -> dict:
+    """The whole model file: shipped models, leave-one-article-out folds of the train
+    articles, and their figures. ``dev`` articles only calibrate and set the thresholds.
+
+    Every variant's abstention model has its calibration folded in (``calibrated``), so its
+    logit is a calibrated confidence; the thresholds are chosen on the primary variant's
+    ("answerhood" when the items carry the cross-encoder's logits, else "words") and hold
+    for all, a confidence meaning the same whichever variant gave it.
+    """
+    variants = [v for v in VARIANTS if v != "answerhood" or all(
+        it.ce is not None for it in items)]  # fmt: skip
+    fitters: dict[str, Fitter] = {}
+    for v in variants:
+        fitters[v] = Fitter(items, v, fitters.get("words") if v == "answerhood" else None, dev)
+    primary = "answerhood" if "answerhood" in fitters else "words"
+    groups = fitters[primary].groups
+    dev_groups = [g for g in groups if g in dev]
+    train_groups = [g for g in groups if g not in dev]
 
     def fitted(excluded: frozenset) -> Fitted:
-        held = fitters["words"].held_out(excluded)
-        calibration = calibrate(held)
-        answer, tentative = thresholds(held, calibration)
+        abstention, answer, tentative = {}, 0.0, 0.0
+        for v, f in fitters.items():
+            held = f.held_out(excluded, train_groups, dev_groups)
+            ab = calibrate(held)
+            abstention[v] = calibrated(f.abstention(excluded, train_groups), ab)
+            if v == primary:
+                answer, tentative = thresholds(held, ab)
         return Fitted(
             model_name,
             {v: f.scorer(excluded) for v, f in fitters.items()},
-            {v: f.abstention(excluded) for v, f in fitters.items()},
+            abstention,
             answer,
             tentative,
-            calibration,
+            (1.0, 0.0),
         )
 
     counts = {g: sum(1 for it in items if it.group == g and not it.junk) for g in groups}
     return {
         "format": FORMAT,
         "model": model_name,
-        "fitted_on": {"questions": counts, "junk": sum(it.junk for it in items)},
+        "fitted_on": {
+            "questions": {g: n for g, n in counts.items() if g not in dev},
+            "calibrated_on": {g: n for g, n in counts.items() if g in dev},
+            "junk": sum(it.junk for it in items),
+        },
         **fitted(frozenset()).to_json(),
-        "folds": {g: fitted(frozenset({g})).to_json() for g in groups},
+        "folds": {g: fitted(frozenset({g})).to_json() for g in train_groups},
     }
 
 

@@ -64,6 +64,8 @@ class LoadedIndex:
         self.search_threads = search_threads
         #: a cross-encoder for candidate sentences (``answering.reranker``), set from the settings
         self.reranker: Any = None
+        #: whether the shipped answerhood cross-encoder judges candidates (QA_ANSWERHOOD)
+        self.use_answerhood = True
         self.integrity = integrity
         # sentence row -> the chunks holding it (CSR): a sentence hit votes for its chunks
         lengths = np.fromiter((len(c.sentences) for c in chunks), dtype=np.int64, count=len(chunks))
