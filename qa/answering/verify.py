@@ -21,9 +21,9 @@ import threading
 import weakref
 
 from ..errors import QuestionError
-from ..index.bm25 import tokenize
 from ..index.format import LoadedIndex
 from ..index.records import SentenceRecord
+from ..index.text import tokenize
 from ..readers.sentences import MARK_RUN_RE, MARKER_RE
 from ..results import DiffOp, RefCheck, Reference, Verification
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from qa.answering.answer import answer_with_index, candidates, part_answers
+from qa.answering.question import Question
 from qa.answering.scorer import load_fitted
 from qa.index.wordvec import META_FILE, VECTORS_FILE, sentence_words
 
@@ -92,7 +93,7 @@ def test_a_compound_question_adds_a_quote_only_for_a_part_that_passes_on_its_own
         (False, True),
     ]
     # each further part's sentence must pass the answer bar on its own
-    _, scored = candidates(real_loaded, q, q, 5)
+    _, scored = candidates(real_loaded, Question.of(q), 5)
     lenient = dataclasses.replace(load_fitted(), answer=0.0)
     strict = dataclasses.replace(load_fitted(), answer=1.01)
     assert len(part_answers(real_loaded, scored, lenient)) == 2
