@@ -20,11 +20,35 @@ from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexErr
 from .index.backend import query_embedder
 from .index.build import build_index
 from .index.embedding import Embedder
-from .index.format import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .index.format import EXACT_MAX_CHUNKS, open_index
+from .index.loaded import LoadedIndex
 from .index.onnx_embedding import OnnxEmbedder
 from .index.sources import MAX_FILE_BYTES, corpus_files
 from .results import Answer, Passage, Verification
 from .settings import Settings
+
+
+def load_index(
+    index_dir: str | Path = "index",
+    corpus_dir: str | Path | None = None,
+    model: str | None = None,
+    embedder: Embedder | None = None,
+    search_threads: int = 1,
+) -> LoadedIndex:
+    """Load a built index for repeated queries.
+
+    Questions are encoded by ``embedder``, else by the index's model: its ONNX export when the
+    index has one and onnxruntime is installed (``QA_BACKEND``), else the torch model. With
+    ``corpus_dir`` given, an index built from other corpus content is refused as stale.
+
+    Example:
+        >>> idx = load_index("index")  # doctest: +SKIP
+        >>> qa.retrieve("Who runs the long-term shelter?", k=3, index=idx)[0].refs  # doctest: +SKIP
+        (2,)
+    """
+    chosen = embedder if embedder is not None else query_embedder  # ONNX or torch
+    return open_index(index_dir, corpus_dir, chosen, model, search_threads)
+
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()

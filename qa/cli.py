@@ -15,6 +15,7 @@ from dataclasses import asdict
 
 from .answering.answer import answer_with_index
 from .answering.render import render_verification
+from .answering.render import where as render_where
 from .answering.reranker import reranker_for
 from .answering.retrieval import retrieve_with_index
 from .answering.verify import check_text, verify_with_index
@@ -89,7 +90,7 @@ def cmd_search(args, settings: Settings) -> int:
         return 0
     for rank, p in enumerate(passages, 1):
         refs = "".join(f"[{r}]" for r in p.refs)
-        where = f"{p.title} › {p.section}" if p.section else p.title
+        where = render_where(p.title, p.section)
         print(f"{rank}. {where}  (score {p.score:.4f}) {refs}")
         print(f"   {p.text}\n")
     _note_backend(idx, settings)

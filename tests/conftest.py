@@ -106,7 +106,7 @@ def real_index(tmp_path_factory, article_path, real_embedder):
 @pytest.fixture(scope="session")
 def real_loaded(real_index, real_embedder):
     """``real_index`` loaded with the real model, once per session. Read-only: do not modify it."""
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus = real_index
     return load_index(index_dir, corpus, embedder=real_embedder)

@@ -70,7 +70,7 @@ def multipart(name: str, content: bytes) -> tuple[bytes, dict[str, str]]:
 @pytest.fixture
 def fake_demo(app_module, fake_index, fake_embedder):
     """The app's real gr.Blocks over an index built with the fake embedder."""
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import AppState
 
     index_dir, corpus, _ = fake_index

@@ -21,7 +21,7 @@ import threading
 import weakref
 
 from ..errors import QuestionError
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..index.records import SentenceRecord
 from ..index.text import tokenize
 from ..readers.sentences import MARK_RUN_RE, MARKER_RE

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answering.scorer import MODEL_FILE, load_fitted, read_model_file
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from .evaluate import (
     AnswerScores,
     RetrievalScores,

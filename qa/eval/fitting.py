@@ -37,7 +37,7 @@ from ..answering.features import FEATURES, WORD_FEATURES, QuestionView, candidat
 from ..answering.question import Question, resolve_query
 from ..answering.retrieval import depth_for, passage, rank
 from ..answering.scorer import FORMAT, MODEL_FILE, Fitted, Linear, clear_cache
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..index.wordvec import encode_query, sentence_words
 from .evaluate import GoldQuestion
 

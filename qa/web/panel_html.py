@@ -10,10 +10,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from ..answering.render import tags
-from ..index.format import LoadedIndex
+from ..answering.render import tags, where
+from ..index.loaded import LoadedIndex
 from ..results import Answer, Passage, Quote, Reference
-from .transcript import Exchange, where
+from .transcript import Exchange
 
 NO_CONTEXT = '<div class="qa-empty">Click a quote or a source to see it in the article.</div>'
 NO_SOURCES = (

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from ..answering.answer import answer_with_index
 from ..answering.question import check_k, clean_question
-from ..api import load_with_settings
+from ..api import load_index, load_with_settings
 from ..errors import BuildInProgressError, QAError, QuestionError
 from ..index.build import BuildReport, build_index
-from ..index.format import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from ..index.format import EXACT_MAX_CHUNKS
+from ..index.loaded import LoadedIndex
 from ..index.onnx_embedding import OnnxEmbedder
 from ..index.records import Manifest
 from ..index.sources import MAX_FILE_BYTES, corpus_fingerprint

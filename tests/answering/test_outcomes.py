@@ -111,7 +111,7 @@ def test_the_index_stores_word_vectors_for_every_sentence(real_index, real_loade
 
 
 def test_an_index_without_word_vectors_answers_with_the_plain_scorer(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus, _ = fake_index
     assert not (index_dir / VECTORS_FILE).exists()  # the fake model has no word vectors

@@ -28,7 +28,10 @@ def test_analyse_gives_every_reading_of_the_question():
 
 def test_a_compound_question_carries_its_parts_analysed():
     q = analyse("How many were brought home, and how many were still in centers?")
-    assert [p.text for p in q.parts] == ["How many were brought home", "how many were still in centers?"]
+    assert [p.text for p in q.parts] == [
+        "How many were brought home",
+        "how many were still in centers?",
+    ]
     assert all(p.kind == "quantity" and not p.parts and not p.followup for p in q.parts)
     assert analyse("Who runs the shelter?").parts == ()
 
@@ -42,7 +45,7 @@ def test_analyse_refuses_what_clean_question_refuses():
 
 def test_answering_never_tokenises_the_question_again(fake_index, fake_embedder, monkeypatch):
     """Every tokenising function the answering modules hold is watched: none gets the question."""
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus, _ = fake_index
     idx = load_index(index_dir, corpus, embedder=fake_embedder)

@@ -33,8 +33,8 @@ REACHED = {
 @pytest.fixture(scope="module", params=sorted(ARTICLES))
 def article(request, tmp_path_factory, real_embedder):
     """(name, loaded index, parsed document, questions) of one article."""
+    from qa.api import load_index
     from qa.index.build import build_index
-    from qa.index.format import load_index
 
     s = ARTICLES[request.param]
     base = tmp_path_factory.mktemp(s.name)

@@ -33,9 +33,10 @@ from helpers import ROOT, FakeEmbedder
 
 from qa.answering.answer import answer_with_index
 from qa.answering.retrieval import retrieve_with_index
+from qa.api import load_index
 from qa.errors import BuildInProgressError, CorruptIndexError, IndexMissingError
 from qa.index.build import build_index
-from qa.index.format import DATA_FILES, load_index
+from qa.index.format import DATA_FILES
 from qa.index.storage import build_lock
 from qa.index.wordvec import META_FILE, VECTORS_FILE
 

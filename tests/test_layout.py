@@ -1,0 +1,52 @@
+"""One way to each thing: where names are imported from, what the package exports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import qa
+import qa.errors
+
+ROOT = Path(qa.__file__).parent
+
+
+def _imports() -> list[tuple[Path, str, str]]:
+    """(file, module as written, name) of every ``from … import name`` under qa/."""
+    out = []
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                out.extend((path, node.module or "", a.name) for a in node.names)
+    return out
+
+
+def test_loaded_index_is_imported_from_its_own_module_only():
+    wrong = [
+        f"{p.relative_to(ROOT)}: from {m}"
+        for p, m, name in _imports()
+        if name == "LoadedIndex" and not m.endswith("loaded")
+    ]
+    assert wrong == []
+
+
+def test_the_index_format_does_not_choose_the_query_embedder():
+    import qa.index.format as fmt
+
+    source = Path(fmt.__file__).read_text(encoding="utf-8")
+    assert "backend" not in {
+        m.rsplit(".", 1)[-1] for p, m, _ in _imports() if p.name == "format.py"
+    }
+    assert "query_embedder" not in source
+    assert qa.load_index.__module__ == "qa.api"
+
+
+def test_every_error_class_is_exported_once():
+    errors = {
+        n
+        for n, v in vars(qa.errors).items()
+        if isinstance(v, type) and issubclass(v, Exception) and not n.endswith("_")
+    }  # IndexError_ is a base class: callers catch its exported subclasses (or QAError)
+    assert errors <= set(qa.__all__)
+    assert len(qa.__all__) == len(set(qa.__all__))
+    assert all(hasattr(qa, n) for n in qa.__all__)
