@@ -22,6 +22,7 @@ from ..answering.retrieval import retrieve_with_index
 from ..errors import EvalDataError
 from ..index.embedding import Embedder
 from ..index.loaded import LoadedIndex
+from ..index.records import JsonLineError, jsonl_objects
 from ..index.sources import load_corpus
 
 T = TypeVar("T")
@@ -47,24 +48,19 @@ def read_jsonl_file(
 ) -> list[T]:
     """``make(row)`` for each JSON object of a JSON-lines file; EvalDataError names the file
     and the bad line (``kind``: "questions", ``entry``: "gold question", ``fix``: what to do)."""
+    out = []
     try:
-        # split("\n"), not splitlines(): a JSON string may hold U+2028, and line numbers count \n
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        for n, r in jsonl_objects(Path(path)):
+            try:
+                out.append(make(r))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                why = f"no {e}" if isinstance(e, KeyError) else str(e)
+                raise EvalDataError(f"{path}:{n}: bad {entry} ({why}); {fix}") from e
     except (OSError, UnicodeDecodeError) as e:
         why = str(e.strerror or e) if isinstance(e, OSError) else "not UTF-8 text"
         raise EvalDataError(f"cannot read {kind} file {path} ({why}); {fix}") from e
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-            if not isinstance(r, dict):
-                raise TypeError("not a JSON object")
-            out.append(make(r))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            why = f"no {e}" if isinstance(e, KeyError) else str(e)
-            raise EvalDataError(f"{path}:{n}: bad {entry} ({why}); {fix}") from e
+    except JsonLineError as e:
+        raise EvalDataError(f"{path}:{e.line}: bad {entry} ({e.why}); {fix}") from e
     return out
 
 

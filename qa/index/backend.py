@@ -44,6 +44,7 @@ from .onnx_embedding import (
     missing_runtime,
     model_key,
 )
+from .records import jsonl_objects
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,9 @@ FALLBACK_TEXTS = (
 def check_texts(path: Path = _GOLD) -> list[str]:
     """The texts an export is checked on: the gold questions, else a few built-in ones."""
     try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        texts = [r["question"] for r in rows if isinstance(r, dict) and r.get("question")]
-    except (OSError, ValueError):
+        rows = [r for _, r in jsonl_objects(path)]
+        texts = [str(r["question"]) for r in rows if r.get("question")]
+    except (OSError, ValueError):  # JsonLineError and UnicodeDecodeError are ValueErrors
         texts = []
     return texts or list(FALLBACK_TEXTS)
 
