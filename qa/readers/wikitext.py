@@ -30,7 +30,7 @@ from mwparserfromhell.nodes import (
 
 from .citations import CITATION_TEMPLATES, MAINTENANCE, render_citation
 from .document import Document, DocumentBuilder, note_position
-from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS
+from .headings import heading_kind
 
 #: Templates that render as (part of) their argument: name → which positional argument.
 _TEXT_TEMPLATES = {"lang": 2, "nowrap": 1, "nobr": 1, "small": 1, "nobold": 1, "noitalic": 1,
@@ -113,10 +113,10 @@ class _Wiki:
                 self.para.append(self.plain([n]))
 
     def heading(self, name: str) -> None:
-        key = name.lower()
-        if key in REFERENCE_HEADINGS or key in NOTE_HEADINGS:
+        kind = heading_kind(name)
+        if kind == "list":
             self.kind = "list"
-        elif key in END_MATTER:
+        elif kind == "end":
             self.kind = "end"
             self.end_matter.append(name)
         elif name:
