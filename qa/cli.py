@@ -19,7 +19,7 @@ from .answering.render import where as render_where
 from .answering.reranker import reranker_for
 from .answering.retrieval import retrieve_with_index
 from .answering.verify import check_text, verify_with_index
-from .api import load_with_settings
+from .api import load_with_settings, show_progress
 from .errors import ConfigError, QAError
 from .eval import cli as eval_cli
 from .index.backend import wants_export
@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    show_progress()  # the default index's "building …" lines, logged by qa.api
     if not args.verbose:
         # Corpus warnings reach the user once: from the BuildReport, or in the error that
         # ends the build; logging them as well would print each twice.

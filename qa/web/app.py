@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..api import show_progress
 from ..errors import ConfigError, QAError
 from ..settings import Settings, add_serve_arguments, serve_overrides
 from .chat_html import conversation_html
@@ -301,6 +302,7 @@ def main(argv=None) -> int:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1
     args = parse_args(argv, env)
+    show_progress()  # start-up builds of the index say so on stderr (logged by qa.api)
     try:
         settings = env.override(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
         return serve(serve_overrides(settings, args), share=args.share)
