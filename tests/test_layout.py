@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import qa
@@ -50,3 +51,11 @@ def test_every_error_class_is_exported_once():
     assert errors <= set(qa.__all__)
     assert len(qa.__all__) == len(set(qa.__all__))
     assert all(hasattr(qa, n) for n in qa.__all__)
+
+
+def test_the_package_ships_its_types_and_mypy_checks_every_body():
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "py.typed" in config["tool"]["setuptools"]["package-data"]["qa"]
+    assert (ROOT / "py.typed").is_file()
+    mypy = config["tool"]["mypy"]
+    assert mypy["check_untyped_defs"] and mypy["disallow_incomplete_defs"]

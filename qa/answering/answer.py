@@ -198,9 +198,9 @@ def part_answers(
     pool = [(c.sentence, c.passage_rank) for c in scored.cands]
     words = sentence_words(index)
     parts = []
-    for part in texts:
-        pvec, pwords = encode_query(index, part.text)
-        view = QuestionView.of(index, part, pwords if words is not None else None)
+    for asked in texts:
+        pvec, pwords = encode_query(index, asked.text)
+        view = QuestionView.of(index, asked, pwords if words is not None else None)
         parts.append(score_view(index, view, pvec, pool, fitted, words, reranker))
     picks = _part_picks(parts)
     picked = {p.sentence for p in picks}

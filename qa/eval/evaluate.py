@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from ..index.embedding import Embedder
 from ..index.loaded import LoadedIndex
 from ..index.records import JsonLineError, jsonl_objects
 from ..index.sources import load_corpus
+from ..results import Quote
 
 T = TypeVar("T")
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
@@ -112,11 +113,13 @@ def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:
     return None
 
 
-def score_rankings(name: str, questions, rankings: list[list[str]]) -> RetrievalScores:
+def score_rankings(
+    name: str, questions: Sequence[GoldQuestion], rankings: list[list[str]]
+) -> RetrievalScores:
     ranks = [first_hit(r, q.answers) for q, r in zip(questions, rankings, strict=True)]
     n = len(ranks)
 
-    def hit(k):
+    def hit(k: int) -> float:
         return sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0
 
     return RetrievalScores(
@@ -159,7 +162,7 @@ def evaluate_baseline(
     return score_rankings("baseline (paragraphs, dense)", qs, rankings)
 
 
-def to_json(*scores) -> str:
+def to_json(*scores: RetrievalScores | AnswerScores) -> str:
     return json.dumps([asdict(s) for s in scores], indent=2)
 
 
@@ -189,7 +192,9 @@ def _paragraph_end(index: LoadedIndex, doc: int, pos: int) -> int:
     return pos
 
 
-def cited_refs(index: LoadedIndex, quotes, answers: tuple[str, ...]) -> tuple[set[int], bool, bool]:
+def cited_refs(
+    index: LoadedIndex, quotes: Sequence[Quote], answers: tuple[str, ...]
+) -> tuple[set[int], bool, bool]:
     """Refs of the answer spans in the shown quotes; whether each lies within its quote's refs;
     whether every acceptable answer was found.
 
@@ -215,7 +220,7 @@ def cited_refs(index: LoadedIndex, quotes, answers: tuple[str, ...]) -> tuple[se
     return cited, within, found == len(answers)
 
 
-def citation_ok(index: LoadedIndex, quotes, q: GoldQuestion) -> bool:
+def citation_ok(index: LoadedIndex, quotes: Sequence[Quote], q: GoldQuestion) -> bool:
     """The answer spans carry exactly the gold refs (within their quotes' refs).
 
     When only some acceptable answers are shown (one part of a two-part question), their refs
@@ -264,7 +269,11 @@ def _share(a: int, b: int) -> float:
 
 
 def evaluate_answers(
-    index: LoadedIndex, questions: list[GoldQuestion], k: int = 5, name: str = "", **kwargs
+    index: LoadedIndex,
+    questions: list[GoldQuestion],
+    k: int = 5,
+    name: str = "",
+    **kwargs: Any,
 ) -> AnswerScores:
     """Score ``answer_with_index`` on ``questions``; ``kwargs`` go to it (fitted, reranker)."""
     answerable = [q for q in questions if q.answerable]

@@ -74,7 +74,9 @@ def holds_answer(text: str, q: GoldQuestion) -> bool:
     return q.answerable and any(a in text for a in q.answers)
 
 
-def collect(index: LoadedIndex, group: str, questions: list[GoldQuestion], junk=False, k=5):
+def collect(
+    index: LoadedIndex, group: str, questions: list[GoldQuestion], junk: bool = False, k: int = 5
+) -> list[Item]:
     """An ``Item`` per question: one model call each."""
     words = sentence_words(index)
     items = []
@@ -148,7 +150,9 @@ class Fitter:
             self._scorers[excluded] = fit_scorer(train, self.variant)
         return self._scorers[excluded]
 
-    def evidence(self, group: str, excluded: frozenset, junk: bool = False):
+    def evidence(
+        self, group: str, excluded: frozenset[str], junk: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(features, right) of a group's questions, chosen by a scorer that never saw it."""
         key = (group, excluded, junk)
         if key not in self._evidence:

@@ -70,7 +70,7 @@ def check_texts(path: Path = _GOLD) -> list[str]:
     return texts or list(FALLBACK_TEXTS)
 
 
-def compare(reference, candidate, texts: list[str]) -> float:
+def compare(reference: Embedder, candidate: Embedder, texts: list[str]) -> float:
     """The lowest cosine between two embedders' query vectors over ``texts``."""
     worst = 1.0
     for t in texts:
@@ -101,11 +101,11 @@ def _export_onnx(st_model: Any, out_dir: Path) -> tuple[int, int, str, tuple[str
     inputs = tuple(n for n in INPUTS if n in accepted and (n in wanted or n == "attention_mask"))
 
     class Wrapped(torch.nn.Module):
-        def __init__(self, inner):
+        def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, *args):
+        def forward(self, *args: Any) -> Any:
             return self.inner(**dict(zip(inputs, args, strict=True))).last_hidden_state
 
     sample = st_model.tokenizer(["a sample sentence, for the export"], return_tensors="pt")

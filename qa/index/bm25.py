@@ -37,7 +37,14 @@ class BM25:
 
     FILES = ("bm25_vocab.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_weights.npy")
 
-    def __init__(self, vocab: dict[str, int], indptr, docs, weights, n_docs: int):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        n_docs: int,
+    ) -> None:
         self.vocab = vocab
         self.indptr = indptr
         self.docs = docs

@@ -11,12 +11,14 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import ConfigError, ModelError
+from ..readers.document import Sentence
 from ..settings import Settings
 from .chunking import embed_text, text_key
 
@@ -98,14 +100,14 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load_model()
         return self._model
 
-    def _load_model(self):
+    def _load_model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -234,7 +236,7 @@ def sentence_key(context_text: str, bare_text: str) -> str:
 
 def embed_sentences(
     embedder: Embedder,
-    sentences,
+    sentences: Sequence[Sentence],
     doc_titles: dict[str, str],
     cache: dict[str, np.ndarray],
     show_progress: bool,

@@ -119,7 +119,7 @@ def save(
     built: BuiltIndex,
     index_kind: str | None = None,
     exact_max: int = EXACT_MAX_CHUNKS,
-    pause=lambda stage: None,
+    pause: Callable[[str], None] = lambda stage: None,
 ) -> None:
     """Write every file of the index into ``directory`` (a fresh temporary directory).
 
@@ -339,11 +339,11 @@ def open_index(
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     corpus = Path(corpus_dir) if corpus_dir is not None else None
-    given = embedder if hasattr(embedder, "encode") else None
+    given = cast(Embedder, embedder) if hasattr(embedder, "encode") else None
     check_fresh(manifest, index_dir, corpus, given.name if given else model)
-    embedder = given or cast(EmbedderFactory, embedder)(manifest.model, index_dir)
+    chosen = given or cast(EmbedderFactory, embedder)(manifest.model, index_dir)
     try:
-        return _open(index_dir, manifest, embedder, search_threads)
+        return _open(index_dir, manifest, chosen, search_threads)
     except QAError:
         raise
     except Exception as e:  # any parse or FAISS failure means a damaged file

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 import mwparserfromhell
@@ -22,6 +23,7 @@ from mwparserfromhell.nodes import (
     ExternalLink,
     Heading,
     HTMLEntity,
+    Node,
     Tag,
     Template,
     Text,
@@ -89,7 +91,7 @@ class _Wiki:
 
     # -- nodes -------------------------------------------------------------------------------
 
-    def body(self, nodes) -> None:
+    def body(self, nodes: Iterable[Node]) -> None:
         for n in nodes:
             if isinstance(n, Heading):
                 self.flush()
@@ -123,7 +125,7 @@ class _Wiki:
             self.kind = "body"
             self.b.heading(name)
 
-    def plain(self, nodes) -> str:
+    def plain(self, nodes: Iterable[Node]) -> str:
         """Nodes as plain text, without marks (headings, link labels, reference entries)."""
         out = []
         for n in nodes:
@@ -245,7 +247,7 @@ class _Wiki:
         else:
             self.para.append(self.inline_template(t))
 
-    def defined(self, nodes) -> None:
+    def defined(self, nodes: Iterable[Node]) -> None:
         """List-defined references (``{{reflist|refs=<ref name=…>…</ref>}}``)."""
         for n in nodes:
             if isinstance(n, Tag) and str(n.tag) == "ref" and n.has("name") and n.contents:

@@ -162,7 +162,7 @@ class AppState:
     def warm_up(self) -> threading.Thread:
         """Load the model in the background so the first question is not slow."""
 
-        def run():
+        def run() -> None:
             try:
                 self.index.encode("warm up")
             except Exception as e:  # the first real question will report it properly
@@ -344,7 +344,7 @@ class Turn:
     picked: int | None = None
 
 
-def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
+def chat_turn(index: LoadedIndex, question: object, k: float | str, history: list[str]) -> Turn:
     """Validate, answer and render one chat question against ``index``; never raises QAError."""
     raw = question if isinstance(question, str) else ""
     if not raw.strip():
