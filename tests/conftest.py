@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 from helpers import ARTICLE, FakeEmbedder
+from hypothesis import settings
 
 DATA = Path(__file__).resolve().parent / "data"
+
+# Property tests: a few examples for the default lane (seconds), many for CI. Chosen by
+# HYPOTHESIS_PROFILE; ./run.sh test picks "thorough" when CI is set.
+settings.register_profile("fast", max_examples=20)
+settings.register_profile("thorough", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture

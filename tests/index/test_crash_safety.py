@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, FakeEmbedder
+from helpers import ROOT, FakeEmbedder, checkout_env
 
 from qa.answering.answer import answer_with_index
 from qa.answering.retrieval import retrieve_with_index
@@ -49,8 +49,7 @@ class Build:
     """A `qa build` subprocess whose stderr is read line by line in the background."""
 
     def __init__(self, corpus, index_dir, *extra, pause_at=None, resume_file=None):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        env["CI"] = "1"
+        env = checkout_env()
         if pause_at:
             env["QA_TEST_PAUSE_AT"] = pause_at
         if resume_file:
