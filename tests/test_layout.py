@@ -59,3 +59,20 @@ def test_the_package_ships_its_types_and_mypy_checks_every_body():
     assert (ROOT / "py.typed").is_file()
     mypy = config["tool"]["mypy"]
     assert mypy["check_untyped_defs"] and mypy["disallow_incomplete_defs"]
+
+
+def test_the_version_is_written_once_and_the_licences_ship():
+    import re
+
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    project = config["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert config["tool"]["setuptools"]["dynamic"]["version"]["attr"] == "qa._version.__version__"
+    changelog = (ROOT.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+    released = re.findall(r"^## \[(\d[^\]]*)\]", changelog, re.M)
+    assert released[0] == qa.__version__
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    licence = (ROOT.parent / "LICENSE").read_text(encoding="utf-8")
+    assert (
+        "MIT License" in licence and "CC BY-SA 4.0" in licence and "Apache License 2.0" in licence
+    )
