@@ -76,3 +76,17 @@ def test_the_version_is_written_once_and_the_licences_ship():
     assert (
         "MIT License" in licence and "CC BY-SA 4.0" in licence and "Apache License 2.0" in licence
     )
+
+
+def test_the_readme_is_short_and_every_link_of_it_and_docs_resolves():
+    import re
+
+    top = ROOT.parent
+    readme = (top / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 350
+    for name in ("evaluation", "speed", "scale", "web-api"):
+        assert f"(docs/{name}.md" in readme
+    for page in [top / "README.md", *sorted((top / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not target.startswith(("http://", "https://")):
+                assert (page.parent / target).exists(), f"{page.name}: {target}"

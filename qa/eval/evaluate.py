@@ -233,7 +233,7 @@ def citation_ok(index: LoadedIndex, quotes: Sequence[Quote], q: GoldQuestion) ->
 
 @dataclass
 class AnswerScores:
-    """Answer-level figures over a question set (see README, "Evaluation")."""
+    """Answer-level figures over a question set (see docs/evaluation.md)."""
 
     name: str
     questions: int

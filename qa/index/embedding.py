@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: Threads for encoding one query, unless the embedder is given others. One thread keeps latency
 #: steady when a neighbour process keeps a core busy (two threads go from p95 14 ms to 139 ms
-#: here); see README, "Speed".
+#: here); see docs/speed.md.
 QUERY_THREADS = Settings.query_threads
 
 
@@ -250,7 +250,7 @@ def embed_sentences(
     cosine 0.59 bare but 0.17 with the prefix. The mix keeps some context (a sentence that only
     makes sense in its section) and lets the sentence's own words count. The vector is left
     unnormalised, so its dot product with a query is exactly that weighted sum of the two
-    cosines. The weight was swept on the gold set (README, "Evaluation").
+    cosines. The weight was swept on the gold set (docs/evaluation.md).
     """
     with_context = [embed_text(doc_titles[s.doc_id], s.section, s.text) for s in sentences]
     bare = [embed_text("", "", s.text) for s in sentences]

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 
 #: Above this many chunks the FAISS index is approximate (HNSW). Measured here: exact search
 #: costs ~75 µs per 1,000 chunks, so at 20k it stays within ~10% of one query's encoding,
-#: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see README, "Scale".
+#: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see docs/scale.md.
 EXACT_MAX_CHUNKS = 20000
 DATA_FILES = (
     "docs.jsonl",

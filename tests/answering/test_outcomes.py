@@ -23,8 +23,8 @@ EXAMPLES = [
         "What tier was Laos placed in in 2023?",
         "placed at Tier 2",
         (4,),
-        # right quote and refs, but "tentative": confidence 0.62 under the 0.69 bar (README,
-        # "What is out of reach"); strict, so that it fails loudly once it is answered
+        # right quote and refs, but "tentative": confidence 0.62 under the 0.69 bar
+        # (docs/evaluation.md, "What is out of reach"); strict: fails loudly once answered
         marks=pytest.mark.xfail(reason="tentative at 0.62 < 0.69", strict=True),
     ),
     pytest.param(

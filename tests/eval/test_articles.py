@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 ARTICLES = {s.name: s for s in article_sets()}
 #: Issue floors per held-out article. Where one is not reached yet the test holds the level
-#: reached (README, "Evaluation", says by how much and why); it must not fall.
+#: reached (docs/evaluation.md says by how much and why); it must not fall.
 FLOORS = {
     "answer_at_1": 0.85,
     "abstention_recall": 0.75,
