@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI:
 #   ./run.sh app    set up .venv (first time only) and start the web UI on 127.0.0.1:7860
-#   ./run.sh test   set up .venv, lint, and run the whole test suite
+#   ./run.sh test   set up .venv, lint, and run the whole test suite: the fast lane first
+#                   (no slow, no browser tests), then the slow and browser tests; with
+#                   arguments, pytest runs with them instead (e.g. ./run.sh test tests/index)
 #   ./run.sh setup  only set up .venv
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,8 +49,16 @@ case "$cmd" in
     .venv/bin/ruff format --check .
     echo "==> mypy" >&2
     .venv/bin/mypy
-    echo "==> pytest" >&2
-    .venv/bin/python -m pytest -q "$@"
+    # property tests: many examples in CI, a few locally (tests/conftest.py)
+    if [[ -n "${CI:-}" ]]; then export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-thorough}; fi
+    if [[ $# -gt 0 ]]; then
+      .venv/bin/python -m pytest -q "$@"
+    else
+      echo "==> pytest: fast lane" >&2
+      .venv/bin/python -m pytest -q -m "not slow and not browser"
+      echo "==> pytest: slow and browser tests" >&2
+      .venv/bin/python -m pytest -q -m "slow or browser"
+    fi
     ;;
   *) echo "usage: ./run.sh [app|test|setup]" >&2; exit 2 ;;
 esac

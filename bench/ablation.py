@@ -1,4 +1,4 @@
-"""Feature ablation of the sentence scorer and the abstention model (README, "Evaluation").
+"""Feature ablation of the sentence scorer and the abstention model (docs/evaluation.md).
 
     PYTHONPATH=. python -m bench.ablation
 

@@ -143,8 +143,8 @@ def _time_queries(idx, vecs, texts, tokenize, with_bm25: bool) -> dict[str, list
 def child_load(index: Path, seed: int, kind: str) -> dict:
     import faiss
 
-    from qa.index.bm25 import tokenize
-    from qa.index.format import load_index
+    from qa.api import load_index
+    from qa.index.text import tokenize
 
     from .synth import SyntheticEmbedder
 

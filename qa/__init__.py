@@ -3,20 +3,23 @@
 import logging
 
 from ._version import __version__
-from .api import answer, retrieve, verify
+from .api import answer, load_index, retrieve, verify
 from .errors import (
     BuildInProgressError,
     ConfigError,
     CorpusError,
     CorruptIndexError,
+    EvalDataError,
+    IndexBusyError,
     IndexMissingError,
     ModelError,
     QAError,
     QuestionError,
+    RerankerError,
     StaleIndexError,
 )
 from .index.build import BuildReport, build_index
-from .index.format import LoadedIndex, load_index
+from .index.loaded import LoadedIndex
 from .readers.document import Document, span_refs
 from .results import Answer, DiffOp, Evidence, Passage, Quote, RefCheck, Reference, Verification
 from .settings import Settings
@@ -29,11 +32,12 @@ __all__ = [
     "BuildReport",
     "ConfigError",
     "CorpusError",
-    "ConfigError",
     "CorruptIndexError",
     "Document",
     "DiffOp",
+    "EvalDataError",
     "Evidence",
+    "IndexBusyError",
     "IndexMissingError",
     "LoadedIndex",
     "ModelError",
@@ -43,6 +47,7 @@ __all__ = [
     "QuestionError",
     "RefCheck",
     "Reference",
+    "RerankerError",
     "Settings",
     "StaleIndexError",
     "Verification",

@@ -1,15 +1,18 @@
 """The public entry points on the default index: ``qa.retrieve``, ``qa.answer``, ``qa.verify``.
 
 The default index is ``index/`` built from ``corpus/`` under the current directory (or the
-directories the settings name), loaded once per process and rebuilt first, with a note on
-stderr, when it is missing or stale.
+directories the settings name), loaded once per process and rebuilt first when it is missing
+or stale. The library prints nothing: it logs that progress on the ``qa.api`` logger, which
+the CLI and the web app show on stderr (``show_progress``).
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from pathlib import Path
+from typing import TextIO
 
 from .answering.answer import answer_with_index
 from .answering.question import check_k, clean_question
@@ -20,11 +23,60 @@ from .errors import CorruptIndexError, IndexMissingError, QAError, StaleIndexErr
 from .index.backend import query_embedder
 from .index.build import build_index
 from .index.embedding import Embedder
-from .index.format import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from .index.format import EXACT_MAX_CHUNKS, open_index
+from .index.loaded import LoadedIndex
 from .index.onnx_embedding import OnnxEmbedder
 from .index.sources import MAX_FILE_BYTES, corpus_files
 from .results import Answer, Passage, Verification
 from .settings import Settings
+
+
+def load_index(
+    index_dir: str | Path = "index",
+    corpus_dir: str | Path | None = None,
+    model: str | None = None,
+    embedder: Embedder | None = None,
+    search_threads: int = 1,
+) -> LoadedIndex:
+    """Load a built index for repeated queries.
+
+    Questions are encoded by ``embedder``, else by the index's model: its ONNX export when the
+    index has one and onnxruntime is installed (``QA_BACKEND``), else the torch model. With
+    ``corpus_dir`` given, an index built from other corpus content is refused as stale.
+
+    Example:
+        >>> idx = load_index("index")  # doctest: +SKIP
+        >>> qa.retrieve("Who runs the long-term shelter?", k=3, index=idx)[0].refs  # doctest: +SKIP
+        (2,)
+    """
+    chosen = embedder if embedder is not None else query_embedder  # ONNX or torch
+    return open_index(index_dir, corpus_dir, chosen, model, search_threads)
+
+
+log = logging.getLogger(__name__)
+
+
+class _ProgressFormat(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        warning = "warning: " if record.levelno >= logging.WARNING else ""
+        return f"qa: {warning}{record.getMessage()}"
+
+
+def show_progress(stream: TextIO | None = None) -> logging.Handler:
+    """Show the default index's progress (``qa: building the index …``) on ``stream``.
+
+    For the interfaces (CLI, web app); the library itself only logs. A second call replaces
+    the first one's handler (each line is shown once). Returns the handler.
+    """
+    for old in [h for h in log.handlers if isinstance(h.formatter, _ProgressFormat)]:
+        log.removeHandler(old)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_ProgressFormat())
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False  # shown once, as these lines, not again by a root handler
+    return handler
+
 
 _DEFAULT: dict[tuple, tuple[tuple, LoadedIndex]] = {}
 _DEFAULT_LOCK = threading.Lock()
@@ -80,7 +132,7 @@ def load_or_build(
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> LoadedIndex:
-    """Load the index, first building it (saying so on stderr) if it is missing or stale.
+    """Load the index, first building it (logging so on ``qa.api``) if it is missing or stale.
 
     With ``rebuild_corrupt`` a damaged index is rebuilt too instead of refused (the web app
     does this at start-up; the library and CLI report it and say to run `qa build`).
@@ -91,8 +143,8 @@ def load_or_build(
     try:
         return load_index(index_dir, corpus_dir, model, embedder)
     except rebuild as e:
-        print(f"qa: {e}", file=sys.stderr)
-        print(f"qa: building the index from {corpus_dir} into {index_dir} …", file=sys.stderr)
+        log.info("%s", e)
+        log.info("building the index from %s into %s …", corpus_dir, index_dir)
         # the build needs the full model (an ONNX export only encodes questions)
         builder = None if isinstance(embedder, OnnxEmbedder) else embedder
         report = build_index(
@@ -100,8 +152,8 @@ def load_or_build(
             wait=wait, exact_max_chunks=exact_max_chunks, max_file_bytes=max_file_bytes,
         )  # fmt: skip
         for w in report.warnings:
-            print(f"qa: warning: {w}", file=sys.stderr)
-        print(f"qa: {report.summary()}", file=sys.stderr)
+            log.warning("%s", w)
+        log.info("%s", report.summary())
         return load_index(index_dir, corpus_dir, model, embedder)
 
 
@@ -124,7 +176,7 @@ def retrieve(question: str, k: int = 5, index: LoadedIndex | None = None) -> lis
     """The ``k`` passages that best match ``question``, best first.
 
     Uses ``index`` if given, else ``corpus/`` and ``index/`` of the current directory (built
-    first, with a note on stderr, if missing or stale).
+    first if missing or stale; ``show_progress`` shows that on stderr).
 
     Example:
         >>> import qa

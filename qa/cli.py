@@ -15,26 +15,28 @@ from dataclasses import asdict
 
 from .answering.answer import answer_with_index
 from .answering.render import render_verification
+from .answering.render import where as render_where
 from .answering.reranker import reranker_for
 from .answering.retrieval import retrieve_with_index
 from .answering.verify import check_text, verify_with_index
-from .api import load_with_settings
+from .api import load_with_settings, show_progress
 from .errors import ConfigError, QAError
 from .eval import cli as eval_cli
 from .eval import train as eval_train
 from .index.backend import wants_export
 from .index.build import build_index
 from .index.chunking import ChunkerSettings
-from .index.embedding import default_show_progress, get_embedder
+from .index.embedding import Embedder, default_show_progress, get_embedder
 from .index.loaded import LoadedIndex
 from .index.onnx_embedding import cache_dir_for
+from .results import Passage
 from .settings import Settings, add_serve_arguments, serve_overrides
 
 #: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
 NOT_VERIFIED = 3
 
 
-def _embedder(settings: Settings):
+def _embedder(settings: Settings) -> Embedder:
     return get_embedder(settings.model, settings.device, settings.query_threads)
 
 
@@ -42,7 +44,7 @@ def _load(settings: Settings) -> LoadedIndex:
     return load_with_settings(settings)
 
 
-def cmd_build(args, settings: Settings) -> int:
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     corpus, index = settings.corpus_dir, settings.index_dir
     chunker = ChunkerSettings(args.max_sentences, args.overlap, args.max_chars)
     show_progress = False if args.no_progress else default_show_progress()
@@ -67,7 +69,7 @@ def cmd_build(args, settings: Settings) -> int:
     return 0
 
 
-def _passage_dict(p) -> dict:
+def _passage_dict(p: Passage) -> dict:
     return asdict(p)
 
 
@@ -81,7 +83,7 @@ def _note_backend(idx: LoadedIndex, settings: Settings) -> None:
         )
 
 
-def cmd_search(args, settings: Settings) -> int:
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     idx = _load(settings)
     with idx.serving():
         passages = retrieve_with_index(idx, args.question, args.k)
@@ -90,14 +92,14 @@ def cmd_search(args, settings: Settings) -> int:
         return 0
     for rank, p in enumerate(passages, 1):
         refs = "".join(f"[{r}]" for r in p.refs)
-        where = f"{p.title} › {p.section}" if p.section else p.title
+        where = render_where(p.title, p.section)
         print(f"{rank}. {where}  (score {p.score:.4f}) {refs}")
         print(f"   {p.text}\n")
     _note_backend(idx, settings)
     return 0
 
 
-def cmd_ask(args, settings: Settings) -> int:
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     idx = _load(settings)
     if args.reranker:
         idx.reranker = reranker_for(args.reranker)
@@ -111,7 +113,7 @@ def cmd_ask(args, settings: Settings) -> int:
     return 0
 
 
-def cmd_verify(args, settings: Settings) -> int:
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     check_text(args.text)  # refuse bad input before any build
     idx = _load(settings)
     with idx.serving():
@@ -123,7 +125,7 @@ def cmd_verify(args, settings: Settings) -> int:
     return 0 if result.ok else NOT_VERIFIED
 
 
-def cmd_serve(args, settings: Settings) -> int:
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web.app import serve  # deferred: only serve needs the app (it sets gradio's switches)
 
     return serve(serve_overrides(settings, args), share=args.share)
@@ -198,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    show_progress()  # the default index's "building …" lines, logged by qa.api
     if not args.verbose:
         # Corpus warnings reach the user once: from the BuildReport, or in the error that
         # ends the build; logging them as well would print each twice.

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 from helpers import ARTICLE, FakeEmbedder
+from hypothesis import settings
 
 DATA = Path(__file__).resolve().parent / "data"
+
+# Property tests: a few examples for the default lane (seconds), many for CI. Chosen by
+# HYPOTHESIS_PROFILE; ./run.sh test picks "thorough" when CI is set.
+settings.register_profile("fast", max_examples=20)
+settings.register_profile("thorough", max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 
 @pytest.fixture
@@ -106,7 +113,7 @@ def real_index(tmp_path_factory, article_path, real_embedder):
 @pytest.fixture(scope="session")
 def real_loaded(real_index, real_embedder):
     """``real_index`` loaded with the real model, once per session. Read-only: do not modify it."""
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus = real_index
     return load_index(index_dir, corpus, embedder=real_embedder)

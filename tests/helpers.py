@@ -34,17 +34,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def checkout_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's, without QA_* variables) with CI=1 and PYTHONPATH
+    leading to this checkout: a subprocess runs the code under test, never whatever ``qa``
+    the virtual environment has installed."""
+    if env is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    paths = [str(ROOT), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+    return {**env, "CI": "1", "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+
+
 def run_qa(
     *args, cwd, timeout: float = 300, env: dict[str, str] | None = None, script: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m qa.cli ARGS` without any QA_* variable but those in ``env``, with CI=1.
+    """`python -m qa.cli ARGS` of this checkout (``checkout_env``) without any QA_* variable
+    but those in ``env``, with CI=1.
 
     bytes arguments reach the command undecoded (as a shell would pass them); anything else is
     passed as ``str(arg)``. stdout and stderr are decoded as UTF-8, undecodable bytes replaced.
     With ``script`` (a path), `python SCRIPT ARGS` runs instead, e.g. the project's app.py.
     """
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("QA_")}, **(env or {})}
-    env["CI"] = "1"
+    env = checkout_env({**checkout_env(), **(env or {})})
     command = [script] if script else ["-m", "qa.cli"]
     argv = [sys.executable, *command, *(a if isinstance(a, bytes) else str(a) for a in args)]
     return subprocess.run(

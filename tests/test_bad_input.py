@@ -18,11 +18,11 @@ import qa
 from qa.answering.answer import answer_with_index
 from qa.answering.question import MAX_K, MAX_QUESTION_CHARS
 from qa.answering.retrieval import retrieve_with_index
+from qa.api import load_index
 from qa.cli import main
 from qa.errors import QuestionError
 from qa.index.build import build_index
 from qa.index.embedding import DEFAULT_MODEL
-from qa.index.format import load_index
 from qa.results import Answer
 
 QUESTION = "How many trafficking cases were investigated in 2007?"

@@ -321,7 +321,7 @@ def test_search_text_output(real_index, capsys):
     rc = main(["search", QUESTION, "-k", "2", "--index", str(index_dir), "--corpus", str(corpus)])
     out = capsys.readouterr().out
     assert rc == 0
-    assert out.startswith("1. Human trafficking in Laos › Prosecution (2008)")
+    assert out.startswith("1. Human trafficking in Laos, Prosecution (2008)")
     assert "[2]" in out.splitlines()[0]
     assert "38 cases" in out
     assert "\n2. " in out and "\n3. " not in out

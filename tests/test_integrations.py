@@ -6,7 +6,7 @@ import pytest
 from helpers import FakeEmbedder
 
 from qa.answering.retrieval import retrieve_with_index
-from qa.index.format import load_index
+from qa.api import load_index
 
 SHELTER = "Who runs the long-term shelter for victims?"
 

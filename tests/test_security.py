@@ -70,7 +70,7 @@ def multipart(name: str, content: bytes) -> tuple[bytes, dict[str, str]]:
 @pytest.fixture
 def fake_demo(app_module, fake_index, fake_embedder):
     """The app's real gr.Blocks over an index built with the fake embedder."""
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import AppState
 
     index_dir, corpus, _ = fake_index
@@ -123,6 +123,7 @@ def test_qa_serve_listens_on_loopback_port_7860_by_default(app_module, monkeypat
     assert served_on(app_module, monkeypatch, cli.main, ["serve"]) == [("0.0.0.0", 8123, False)]
 
 
+@pytest.mark.slow  # imports Gradio and builds the app's Blocks: seconds
 @pytest.mark.parametrize("share", [False, True])
 def test_main_launches_without_mcp_or_ssr_and_shares_only_with_the_flag(
     app_module, fake_demo, monkeypatch, share
@@ -146,6 +147,7 @@ def test_main_launches_without_mcp_or_ssr_and_shares_only_with_the_flag(
     assert not kw.get("allowed_paths") and not kw.get("auth")
 
 
+@pytest.mark.slow  # imports Gradio and builds the app's Blocks: seconds
 def test_mcp_is_served_only_with_the_flag(app_module, fake_demo, monkeypatch):
     import gradio as gr
 
@@ -161,6 +163,7 @@ def test_mcp_is_served_only_with_the_flag(app_module, fake_demo, monkeypatch):
     assert built[0].mcp is True
 
 
+@pytest.mark.slow  # imports Gradio and builds the app's Blocks: seconds
 def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
     app_module, fake_demo, monkeypatch
 ):
@@ -181,6 +184,7 @@ def test_launched_blocks_have_no_share_link_mcp_ssr_or_analytics(
         fake_demo.close()
 
 
+@pytest.mark.slow  # imports Gradio in a fresh interpreter: seconds each
 @pytest.mark.parametrize("gradio_analytics", [None, "True"])
 def test_importing_app_turns_off_analytics_and_hub_lookups(gradio_analytics):
     """``import app`` imports ``qa.web.app``, which ``qa serve`` uses: both are covered."""

@@ -1,4 +1,4 @@
-"""Check every question file under eval/articles/: answers verbatim in the text, refs as the source gives them.
+"""Check every question file under eval/articles/: answers verbatim, refs as the source has them.
 
 For each answerable question, every answer string must occur in the article's rendered text,
 and the question's refs must be those the source attaches to some occurrence of one of its

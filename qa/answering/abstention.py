@@ -22,22 +22,19 @@ No list of words fitted to an evaluation set takes part; the weights are fitted.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from ..index.bm25 import tokenize
 from ..index.loaded import LoadedIndex
+from ..index.text import figures, tokenize
 from ..index.wordvec import SentenceWords, alignment
 from ..results import Evidence
 from .answerhood import EVIDENCE as ANSWERHOOD_EVIDENCE
-from .answertype import holds, values
+from .answertype import holds
 from .features import FEATURES, QuestionView, title_words
-from .names import missing_names, name_runs
+from .names import missing_names
 from .scorer import Fitted
-
-_NUMBER_RE = re.compile(r"\b\d[\d,.]*\b")
 
 #: Evidence features, in the order of ``Evidence.features``.
 EVIDENCE = (
@@ -66,10 +63,6 @@ NO_EVIDENCE = Evidence(
 )
 
 
-def numbers(text: str) -> set[str]:
-    return {n.strip(".,") for n in _NUMBER_RE.findall(text)}
-
-
 def paragraph_text(index: LoadedIndex, si: int) -> str:
     """The sentence's section heading and every sentence of its paragraph."""
     rows = index.paragraph_sentences(si)
@@ -78,7 +71,7 @@ def paragraph_text(index: LoadedIndex, si: int) -> str:
 
 def assess(
     index: LoadedIndex,
-    q: QuestionView,
+    view: QuestionView,
     si: int,
     row: np.ndarray,
     score: float,
@@ -92,41 +85,39 @@ def assess(
     about the closest passage ("never mentions Thailand"), for telling a user why the text was
     judged not to answer.
     """
+    q = view.question
     s = index.sentences[si]
     doc = index.docs[s.doc]
     text = index.sentence_text(si)
     para = paragraph_text(index, si)
     reasons: list[str] = []
-    own = numbers(q.text) or numbers(q.query)
-    absent_numbers = sorted(own - numbers(para))
+    absent_numbers = sorted(q.figures - figures(para))
     if absent_numbers:
         reasons.append(f"never mentions {', '.join(absent_numbers)}")
-    type_missing = q.kind in ("date", "quantity") and not holds(q.kind, q.text, text)
+    type_missing = q.kind in ("date", "quantity") and not holds(q, text)
     if type_missing:
         what = "number" if q.kind == "quantity" else "date"
-        beyond = " beyond the question's own" if values(q.kind, q.text) else ""
+        beyond = " beyond the question's own" if q.values else ""
         reasons.append(f"gives no {what}{beyond}")
-    runs = name_runs(q.text)
-    in_para = missing_names(q.text, f"{doc.title} {para}")
-    in_doc = set(missing_names(q.text, f"{doc.title} {doc.text}"))
+    in_para = missing_names(q.names, f"{doc.title} {para}")
+    in_doc = set(missing_names(q.names, f"{doc.title} {doc.text}"))
     if in_para:
         reasons.append(f"never mentions {', '.join(in_para)}")
     para_tokens = set(tokenize(f"{doc.title} {para}"))
-    weights = {t: w for t, w in q.weights.items() if t in set(tokenize(q.text))} or q.weights
+    weights = {t: w for t, w in view.weights.items() if t in set(q.tokens)} or view.weights
     total = sum(weights.values()) or 1.0
     unknown = [t for t in weights if t not in index.bm25.vocab]
     named = {t for written in in_para for t in tokenize(written)}
     if not reasons and [t for t in unknown if t not in named]:  # the plainest reason only
-        as_written = {stem: w for w in re.findall(r"\w+", q.text) for stem in tokenize(w)}
         shown = sorted((t for t in unknown if t not in named), key=lambda t: -weights[t])[:2]
-        reasons.append("never mentions " + ", ".join(f"“{as_written.get(t, t)}”" for t in shown))
+        reasons.append("never mentions " + ", ".join(f"“{q.spelled.get(t, t)}”" for t in shown))
     soft = soft_min = para_soft = para_soft_min = para_gap = 0.0
-    if q.words is not None and sentence_words is not None:
+    if view.words is not None and sentence_words is not None:
         said = title_words(index, si)
-        soft, soft_min, _ = alignment(q.words, q.word_weights, sentence_words(si), said)
+        soft, soft_min, _ = alignment(view.words, view.word_weights, sentence_words(si), said)
         pv = np.concatenate([sentence_words(o) for o in index.paragraph_sentences(si)])
-        para_soft, para_soft_min, para_gap = alignment(q.words, q.word_weights, pv, said)
-    n = len(runs) or 1
+        para_soft, para_soft_min, para_gap = alignment(view.words, view.word_weights, pv, said)
+    n = len(q.names) or 1
     features = {
         "score": score,
         "margin": margin,
@@ -138,7 +129,7 @@ def assess(
         "names_absent_para": (len(in_para) - len(in_doc & set(in_para))) / n,
         "missing_para": sum(w for t, w in weights.items() if t not in para_tokens) / total,
         "missing_doc": sum(weights[t] for t in unknown) / total,
-        "followup": float(q.query != q.text),
+        "followup": float(q.followup),
         "soft": soft,
         "soft_min": soft_min,
         "para_soft": para_soft,

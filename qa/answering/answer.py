@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..index.bm25 import stem, tokenize
 from ..index.loaded import LoadedIndex
+from ..index.text import tokenize
 from ..index.wordvec import SentenceWords, Words, encode_query, sentence_words
 from ..readers.document import is_unsourced_tag
 from ..results import Answer, Evidence, Passage, Quote, Reference
 from . import answerhood
 from .abstention import NO_EVIDENCE, assess, confidence
 from .features import FEATURES, QuestionView, candidate_features
-from .names import known_token, named_terms
-from .question import check_k, clean_history, clean_question, question_parts, resolve_query
+from .names import known_token
+from .question import Question, check_k, clean_history, clean_question, resolve_query
 from .render import render_markdown
 from .reranker import Reranker
 from .retrieval import depth_for, passage, rank
@@ -95,7 +95,7 @@ def score_view(
         model = answerhood.shipped()
     col = None
     if model is not None and rows:  # the cross-encoder reads the first stage's best few
-        col = answerhood.score(model, index, view.query, rows, logits)
+        col = answerhood.score(model, index, view.question.query, rows, logits)
         X = answerhood.extend(X, col)
         variant = "answerhood"
         logits = fitted.scorer[variant].logits(X, FEATURES + answerhood.FEATURES)
@@ -118,41 +118,33 @@ def score_view(
     return scored
 
 
-def own_words(words: Words | None, question: str, query: str) -> Words | None:
-    return words.since(len(query) - len(question)) if words is not None else None
+def own_words(words: Words | None, q: Question) -> Words | None:
+    """The word vectors of the question's own words (a follow-up's query starts with another)."""
+    return words.since(len(q.query) - len(q.text)) if words is not None else None
 
 
 def candidates(
     index: LoadedIndex,
-    question: str,
-    query: str,
+    q: Question,
     k: int,
     fitted: Fitted | None = None,
     reranker: Reranker | None = None,
 ) -> tuple[list[Passage], Scored]:
-    """The top-k passages for ``query`` and the question's scored candidates with a verdict.
+    """The top-k passages for ``q.query`` and the question's scored candidates with a verdict.
 
     One model call: the query's vector and its words' vectors come from the same pass.
     """
     fitted = fitted or fitted_for(index.manifest.model)
-    qvec, qwords = encode_query(index, query)
-    ranked, _ = rank(index, query, depth_for(k), qvec=qvec)
+    qvec, qwords = encode_query(index, q.query)
+    ranked, _ = rank(index, q, depth_for(k), qvec=qvec)
     pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
     passages = [passage(index, r) for r in ranked[:k]]
     words = sentence_words(index) if qwords is not None else None
-    view = QuestionView.of(index, question, query, own_words(qwords, question, query))
+    view = QuestionView.of(index, q, own_words(qwords, q))
     return passages, score_view(index, view, qvec, pool, fitted, words, reranker)
 
 
 # ------------------------------------------------------------------------------- selection
-
-
-def question_anchors(question: str) -> set[str]:
-    """Numbers, years and names in the question, as tokens: what a quote must not leave out."""
-    anchors = {t for t in tokenize(question) if t[:1].isdigit()}
-    for _, toks in named_terms(question):
-        anchors.update(stem(t) for t in toks)
-    return anchors
 
 
 def _tokens(index: LoadedIndex, si: int) -> set[str]:
@@ -215,15 +207,15 @@ def part_answers(
     another part's sentence is added only when its own confidence reaches the answer threshold.
     """
     best = scored.cands[0].sentence
-    texts = question_parts(scored.view.text)
-    if len(texts) < 2:
+    texts = scored.view.question.parts
+    if not texts:
         return [best]
     pool = [(c.sentence, c.passage_rank) for c in scored.cands]
     words = sentence_words(index)
     parts = []
-    for text in texts:
-        pvec, pwords = encode_query(index, text)
-        view = QuestionView.of(index, text, text, pwords if words is not None else None)
+    for asked in texts:
+        pvec, pwords = encode_query(index, asked.text)
+        view = QuestionView.of(index, asked, pwords if words is not None else None)
         parts.append(score_view(index, view, pvec, pool, fitted, words, reranker))
     picks = _part_picks(parts)
     picked = {p.sentence for p in picks}
@@ -322,16 +314,15 @@ def answer_with_index(
     ``fitted`` replaces the shipped models (evaluation uses the leave-one-article-out ones);
     ``reranker`` a cross-encoder (default: ``index.reranker``, from QA_RERANKER, if any).
     """
-    question = clean_question(question)
+    text = clean_question(question)
     k = check_k(k)
-    history = clean_history(history)
-    query = resolve_query(question, history)
+    q = Question.of(text, resolve_query(text, clean_history(history)))
     fitted = fitted or fitted_for(index.manifest.model)
     reranker = reranker if reranker is not None else index.reranker
-    passages, scored = candidates(index, question, query, k, fitted, reranker)
+    passages, scored = candidates(index, q, k, fitted, reranker)
     conf = scored.confidence
     outcome = outcome_of(conf, fitted) if scored.cands else "not_found"
-    ans = Answer(question=question, found=False, passages=passages, query=query)
+    ans = Answer(question=q.text, found=False, passages=passages, query=q.query)
     ans.confidence = round(conf, 4)
     ans.outcome = outcome
     if outcome != "answered":
@@ -342,7 +333,7 @@ def answer_with_index(
             rows = part_answers(index, scored, fitted, reranker)
         else:
             rows = [scored.cands[0].sentence]
-        anchors, taken = question_anchors(question), set(rows)
+        anchors, taken = q.anchors, set(rows)
         groups = [quote_group(index, si, anchors, taken) for si in rows]
         ans.quotes = [_quote(index, g, max(by_row.get(s, 0.0) for s in g)) for g in groups]
         ans.quotes[0] = _mark_answer(index, ans.quotes[0], question, rows[0])

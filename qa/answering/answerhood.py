@@ -71,7 +71,9 @@ class Meta:
 class Answerhood:
     """The cross-encoder: ``logits(question, texts)`` → one logit per text (numpy)."""
 
-    def __init__(self, model: Path = MODEL_FILE, tokenizer: Path = TOKENIZER_FILE, threads=1):
+    def __init__(
+        self, model: Path = MODEL_FILE, tokenizer: Path = TOKENIZER_FILE, threads: int = 1
+    ) -> None:
         self.model_path, self.tokenizer_path, self.threads = model, tokenizer, threads
         self._lock = threading.Lock()
         self._session: Any = None

@@ -10,8 +10,12 @@ only number is the question's own year.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ..readers.document import strip_markers
+
+if TYPE_CHECKING:  # annotations only: question.py imports this module
+    from .question import Question
 
 MONTHS = frozenset(
     "january february march april may june july august september october november december".split()
@@ -87,26 +91,33 @@ def values(kind: str, text: str) -> set[str]:
     return {w.lower().strip(".,") for w in _words(text) if test(w)}
 
 
-def _new_names(text: str, question: str, said: str = "") -> list[str]:
+def asked_words(question: str) -> set[str]:
+    """The question's words, lowercased, as ``holds`` compares them with a sentence's names."""
+    return {w.lower() for w in _words(question)}
+
+
+def _new_names(text: str, q: Question, said: str = "") -> list[str]:
     """Capitalised words of ``text`` (not its first word) that neither the question nor ``said``
     (the document's title: what every sentence of it is about) uses."""
-    asked = {w.lower() for w in _words(f"{question} {said}")}
+    asked = q.words | asked_words(said)
     names = [m.group(0) for m in _NAME_RE.finditer(strip_markers(text))][1:]
     return [n for n in names if n.lower() not in asked and not _is_date(n)]
 
 
-def holds(kind: str, question: str, text: str, said: str = "") -> float:
-    """1.0 when ``text`` holds a value of ``kind`` the question lacks, 0.0 when not, 0.5 n/a.
+def holds(q: Question, text: str, said: str = "") -> float:
+    """1.0 when ``text`` holds a value of the kind ``q`` asks for that ``q`` lacks, 0.0 when not,
+    0.5 n/a.
 
     "reason", "yesno" and "other" questions put no constraint on the value: 0.5. ``said`` is
     the document's title: a name in it answers no "who" or "where".
     """
+    kind = q.kind
     if kind in ("date", "quantity"):
-        return float(bool(values(kind, text) - values(kind, question)))
+        return float(bool(values(kind, text) - q.values))
     if kind == "agent":
-        return float(bool(_new_names(text, question, said)) or bool(_AGENT_RE.search(text)))
+        return float(bool(_new_names(text, q, said)) or bool(_AGENT_RE.search(text)))
     if kind == "place":
-        return float(bool(_new_names(text, question, said)) and bool(_PLACE_RE.search(text)))
+        return float(bool(_new_names(text, q, said)) and bool(_PLACE_RE.search(text)))
     if kind == "reason":
         return 1.0 if _REASON_RE.search(text) else 0.5
     return 0.5

@@ -16,16 +16,18 @@ import math
 import re
 import weakref
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..index.bm25 import STOPWORDS, stem, tokenize
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
+from ..index.text import STOPWORDS, lemmas, numbers, stem, tokenize
+from ..index.text import words as text_words
 from ..index.wordvec import SentenceWords, Words, alignment
-from ..readers.document import strip_markers
-from .answertype import holds, question_type
+from .answertype import holds
 from .names import names_missing
+from .question import Question
 
 #: Scorer features, in the order of the fitted coefficients.
 FEATURES = (
@@ -53,33 +55,14 @@ WORD_FEATURES = frozenset({"soft", "soft_gap", "soft_min"})
 #: In a follow-up, the new question's own words carry this share of the lexical weight; the
 #: previous question's words only say where to look.
 OWN_WORDS_SHARE = 0.7
-_WORD_RE = re.compile(r"\w+")
 _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
     r"The same|An additional)\b"
 )
 _BM25_K1, _BM25_B = 1.2, 0.75
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
-def lemma(word: str) -> str:
-    """A light lemma for phrase matching: "carries"/"carried"/"carrying" → "carry"."""
-    w = word.lower()
-    for suffix, repl in (("ies", "y"), ("ied", "y"), ("ying", "y"), ("ing", ""), ("ed", "")):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
-            return w[: -len(suffix)] + repl
-    if w.endswith("es") and len(w) > 4 and w[-3] in "sxz":
-        return w[:-2]
-    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
-        return w[:-1]
-    return w
-
-
-def lemmas(text: str) -> list[str]:
-    return [lemma(w) for w in _WORD_RE.findall(strip_markers(text).lower())]
-
-
-def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
+def _ngrams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
     return {
         tuple(words[i : i + n])
         for i in range(len(words) - n + 1)
@@ -87,10 +70,10 @@ def _ngrams(words: list[str], n: int) -> set[tuple[str, ...]]:
     }
 
 
-def query_weights(index: LoadedIndex, question: str, query: str) -> dict[str, float]:
+def query_weights(index: LoadedIndex, q: Question) -> dict[str, float]:
     """IDF weight per query token; in a follow-up the question's own words weigh 70%."""
-    weights = {t: index.bm25.idf(t) for t in set(tokenize(query))}
-    own = set(tokenize(question)) & set(weights)
+    weights = {t: index.bm25.idf(t) for t in set(q.query_tokens)}
+    own = set(q.tokens) & set(weights)
     context = set(weights) - own
     if own and context:
         own_total = sum(weights[t] for t in own) or 1.0
@@ -103,38 +86,40 @@ def query_weights(index: LoadedIndex, question: str, query: str) -> dict[str, fl
 
 @dataclass(frozen=True)
 class QuestionView:
-    """What the features read of a question (or of one part of a compound question)."""
+    """A ``Question`` (or one part of a compound one) read against an index: its terms' IDF
+    weights, phrases, and word vectors when the index has them."""
 
-    text: str
-    query: str
-    kind: str
+    question: Question
     weights: dict[str, float]
-    bigrams: frozenset
-    trigrams: frozenset
+    bigrams: frozenset[tuple[str, ...]]
+    trigrams: frozenset[tuple[str, ...]]
     words: Words | None
     word_weights: np.ndarray
-    numbers: frozenset[str]
+
+    @property
+    def text(self) -> str:
+        return self.question.text
+
+    @property
+    def kind(self) -> str:
+        return self.question.kind
 
     @classmethod
-    def of(cls, index: LoadedIndex, text: str, query: str, words: Words | None) -> QuestionView:
-        ls = lemmas(text)
+    def of(cls, index: LoadedIndex, q: Question, words: Words | None) -> QuestionView:
         ww = np.array([index.bm25.idf(stem(w)) for w in words.words]) if words else np.zeros(0)
         return cls(
-            text,
-            query,
-            question_type(text),
-            query_weights(index, text, query),
-            frozenset(_ngrams(ls, 2)),
-            frozenset(_ngrams(ls, 3)),
+            q,
+            query_weights(index, q),
+            frozenset(_ngrams(q.lemmas, 2)),
+            frozenset(_ngrams(q.lemmas, 3)),
             words,
             ww,
-            frozenset(_NUMBER_RE.findall(text)),
         )
 
 
 def title_words(index: LoadedIndex, si: int) -> frozenset[str]:
     """The lowercased words of the title of sentence ``si``'s document: said by every sentence."""
-    return frozenset(_WORD_RE.findall(index.docs[index.sentences[si].doc].title.lower()))
+    return frozenset(text_words(index.docs[index.sentences[si].doc].title))
 
 
 _AVG_LEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -169,7 +154,7 @@ def candidate_features(
             w * tf[t] * (_BM25_K1 + 1) / (tf[t] + norm) for t, w in q.weights.items() if t in tf
         )
         ls = lemmas(text)
-        numbers = set(_NUMBER_RE.findall(text))
+        nums = numbers(text)
         soft = soft_min = 0.0
         if q.words is not None and sentence_words is not None:
             said = title_words(index, si)
@@ -182,13 +167,13 @@ def candidate_features(
             0.0,
             len(q.bigrams & _ngrams(ls, 2)) / max(1, len(q.bigrams)),
             len(q.trigrams & _ngrams(ls, 3)) / max(1, len(q.trigrams)),
-            holds(q.kind, q.text, text, index.docs[index.sentences[si].doc].title),
+            holds(q.question, text, index.docs[index.sentences[si].doc].title),
             free,
             len([t for t in tset if t not in q.weights]) / max(1, len(tset)),
             math.log1p(len(toks)),
             float(bool(_ANAPHOR_RE.match(text))),
-            len(q.numbers - numbers) / max(1, len(q.numbers)),
-            names_missing(q.text, f"{index.docs[index.sentences[si].doc].title} {text}"),
+            len(q.question.numbers - nums) / max(1, len(q.question.numbers)),
+            names_missing(q.question.names, f"{index.docs[index.sentences[si].doc].title} {text}"),
             soft,
             0.0,
             soft_min,

@@ -1,14 +1,23 @@
-"""Questions: validation and normalisation, follow-ups, and the parts of compound questions."""
+"""A question analysed once: validation, follow-ups, compound parts, and the ``Question`` value.
+
+``analyse`` is the one place a question is read: its clean text, the query a follow-up
+resolves to, its tokens and stems, names, numbers, the kind of value it asks for and its
+parts. Retrieval, the features, the evidence and quote selection all take the ``Question``;
+none of them splits the question's text again.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from ..errors import QuestionError
-from ..index.bm25 import STOPWORDS, tokenize
+from ..index.text import content_words, figures, lemmas, numbers, stem, tokenize, words_as_written
+from .answertype import asked_words, question_type, values
 
 MAX_QUESTION_CHARS = 1000
 MAX_K = 50
@@ -98,7 +107,7 @@ def is_followup(question: str) -> bool:
         >>> is_followup("And in 2018?"), is_followup("Who runs the shelter for victims?")
         (True, False)
     """
-    content = [t for t in re.findall(r"\w+", question.lower()) if t not in STOPWORDS]
+    content = content_words(question)
     return bool(_FOLLOWUP_RE.match(question.strip())) or (
         len(content) <= 3 and bool(_PRONOUN_RE.search(question))
     )
@@ -133,3 +142,130 @@ def question_parts(question: str) -> list[str]:
     """
     parts = [p for p in _PART_SPLIT_RE.split(question) if tokenize(p)]
     return parts if len(parts) > 1 else [question]
+
+
+# --------------------------------------------------------------------------------- names
+
+_NAME_RUN_RE = re.compile(r"[A-Z][\w’'-]*(?:\s+(?:(?:of|for|and|the|on|de)\s+)?[A-Z][\w’'-]*)*")
+_ACRONYM_DOTS_RE = re.compile(r"\b(?:[A-Z]\.){2,}")
+
+
+class Name(NamedTuple):
+    """A run of capitalised words in a question: as written, its initials, its word tokens."""
+
+    written: str
+    initials: str
+    tokens: list[str]
+
+
+def undot_acronyms(text: str) -> str:
+    """ "U.S." → "US": dotted acronyms read as one word, in a question and in a text alike."""
+    return _ACRONYM_DOTS_RE.sub(lambda m: m.group(0).replace(".", ""), text)
+
+
+def name_runs(question: str) -> list[Name]:
+    """Each run of capitalised words in ``question``, skipping its first word and stopwords.
+
+    The first word is capitalised because it comes first; "The", "In" are stopwords.
+
+    Example:
+        >>> [n.tokens for n in name_runs("Did the U.S. fund the International Organization?")]
+        [['us'], ['international', 'organization']]
+    """
+    first = re.match(r"\s*\S+", question)
+    body = undot_acronyms(question[first.end() :] if first else question)
+    out = []
+    for m in _NAME_RUN_RE.finditer(body):
+        written = [w for w in m.group(0).split() if w[:1].isupper()]
+        toks = [t for w in written for t in content_words(w)]
+        if toks:
+            out.append(Name(m.group(0), "".join(w[0] for w in written).lower(), toks))
+    return out
+
+
+# ------------------------------------------------------------------------------ the value
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as every stage reads it (made by ``analyse``; never re-tokenised).
+
+    Attributes:
+        text: the clean question.
+        query: what to search for: a follow-up joined to the question it follows, else ``text``.
+        tokens: stemmed content words of ``text`` (BM25's terms).
+        query_tokens: the same of ``query``.
+        lemmas: the lemmas of ``text``'s words (for shared phrases).
+        spelled: each stem of ``text`` as the question wrote it (for telling a user).
+        names: the runs of capitalised words.
+        numbers: digit runs of ``text`` as written (the scorer's reading).
+        figures: numbers the question gives (the evidence's reading; ``query``'s for a
+            follow-up that gives none of its own).
+        kind: the kind of value asked for (``qa.answering.answertype.TYPES``).
+        values: the dates or counts (by ``kind``) the question gives itself.
+        words: the question's words, lowercased as ``answertype`` reads them.
+        parts: the parts of a compound question, each analysed; empty when not compound.
+    """
+
+    text: str
+    query: str
+    tokens: tuple[str, ...]
+    query_tokens: tuple[str, ...]
+    lemmas: tuple[str, ...]
+    spelled: dict[str, str]
+    names: tuple[Name, ...]
+    numbers: frozenset[str]
+    figures: frozenset[str]
+    kind: str
+    values: frozenset[str]
+    words: frozenset[str]
+    parts: tuple[Question, ...] = ()
+
+    @property
+    def followup(self) -> bool:
+        """The question was resolved against an earlier one."""
+        return self.query != self.text
+
+    @property
+    def anchors(self) -> set[str]:
+        """Numbers, years and names as stems: what a quote must not leave out."""
+        out = {t for t in self.tokens if t[:1].isdigit()}
+        out.update(stem(t) for name in self.names for t in name.tokens)
+        return out
+
+    @classmethod
+    def of(cls, text: str, query: str | None = None, split: bool = True) -> Question:
+        """Analyse ``text`` as it is (already clean); ``query`` defaults to ``text``."""
+        query = text if query is None else query
+        kind = question_type(text)
+        part_texts = question_parts(text) if split else [text]
+        return cls(
+            text=text,
+            query=query,
+            tokens=tuple(tokenize(text)),
+            query_tokens=tuple(tokenize(query)),
+            lemmas=tuple(lemmas(text)),
+            spelled={s: w for w in words_as_written(text) for s in tokenize(w)},
+            names=tuple(name_runs(text)),
+            numbers=frozenset(numbers(text)),
+            figures=frozenset(figures(text) or figures(query)),
+            kind=kind,
+            values=frozenset(values(kind, text)),
+            words=frozenset(asked_words(text)),
+            parts=tuple(cls.of(p, split=False) for p in part_texts) if len(part_texts) > 1 else (),
+        )
+
+
+def analyse(question: object, history: object = None) -> Question:
+    """Validate ``question`` (and the conversation's earlier questions) and analyse it once.
+
+    Raises:
+        QuestionError: the question or history is not usable, saying what to change.
+
+    Example:
+        >>> q = analyse("And in 2018?", ["What tier was Laos in?"])
+        >>> q.query, q.tokens, q.followup
+        ('What tier was Laos in? And in 2018?', ('2018',), True)
+    """
+    text = clean_question(question)
+    return Question.of(text, resolve_query(text, clean_history(history)))

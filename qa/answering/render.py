@@ -1,9 +1,18 @@
 """Answers as Markdown (block quotes tagged with the source's [n], then its References), and
-verifications as text."""
+verifications as text.
+
+The Markdown pieces (``md``, ``where``, ``quote_block``, ``notes_block``, ``references_block``)
+are the only ones: the web transcript composes its copies and exports from them, so an answer
+is escaped one way wherever it is shown. ``md`` escapes only what would change how the text
+renders (``*``, ``_``, `````, ``<``, ``\\`` …), never the brackets of ``[n]``.
+"""
 
 from __future__ import annotations
 
-from ..results import Answer, Quote, Verification
+import re
+from collections.abc import Sequence
+
+from ..results import Answer, Quote, Reference, Verification
 
 #: The label of a tentative answer: it is the closest the text comes, not an answer.
 TENTATIVE = "**The text may not answer this.** The closest it comes"
@@ -35,8 +44,49 @@ def notes_of(ans: Answer) -> list[tuple[str, str]]:
     return list(seen.items())
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
+_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
+
+
+def md(text: str) -> str:
+    """``text`` as Markdown that renders to exactly ``text``; ``[n]`` is left as it is.
+
+    Example:
+        >>> md("Boats *sank* [7]")
+        'Boats \\\\*sank\\\\* [7]'
+    """
+    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
+
+def where(title: str, section: str) -> str:
+    """The one "title, section" line that says where a quote or passage is from."""
+    return f"{title}, {section}" if section else title
+
+
 def _blockquote(text: str) -> str:
-    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
+    return "\n".join("> " + md(line) if line.strip() else ">" for line in text.splitlines())
+
+
+def quote_block(line: str, place: str, marks: Sequence[str] = ()) -> list[str]:
+    """A quote (or passage) ``line`` as a Markdown block quote, where it is from, its marks."""
+    return [_blockquote(line), f"> — *{md(place)}*", *(f"> *{md(m)}*" for m in marks)]
+
+
+def notes_block(notes: Sequence[tuple[str, str]]) -> list[str]:
+    """``**Notes**`` and a ``- [label] text`` item per note (nothing without notes)."""
+    return ["**Notes**", "", *(f"- {md(f'[{label}] {text}')}" for label, text in notes)]
+
+
+def references_block(refs: Sequence[Reference], multi_doc: bool = False) -> list[str]:
+    """``**References**`` and a ``- [n] entry`` item each (prefixed by the document's id when
+    the index holds several documents)."""
+    items = [
+        f"[{r.number}] {r.doc_id}: {r.text}" if multi_doc else f"[{r.number}] {r.text}"
+        for r in refs
+    ]
+    return ["**References**", "", *(f"- {md(item)}" for item in items)]
 
 
 def why_not(reasons: list[str]) -> str:
@@ -47,26 +97,13 @@ def why_not(reasons: list[str]) -> str:
 def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
     lines: list[str] = []
     for q in ans.quotes:
-        lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
-        lines.append(f"> — *{_where(q, multi_doc)}*")
-        lines.extend(f"> *{m}*" for m in claim_marks(q))
-        lines.append("")
+        line = f"{q.text} {tags(q.refs, q.pages)}".rstrip()
+        lines += [*quote_block(line, where(q.title, q.section), claim_marks(q)), ""]
     if notes_of(ans):
-        lines.append("**Notes**")
-        lines.append("")
-        lines.extend(f"- [{label}] {text}" for label, text in notes_of(ans))
-        lines.append("")
+        lines += [*notes_block(notes_of(ans)), ""]
     if ans.references:
-        lines.append("**References**")
-        lines.append("")
-        for r in ans.references:
-            prefix = f"{r.doc_id}: " if multi_doc else ""
-            lines.append(f"- [{r.number}] {prefix}{r.text}")
+        lines += references_block(ans.references, multi_doc)
     return lines
-
-
-def _where(q: Quote, multi_doc: bool) -> str:
-    return f"{q.title}, {q.section}" if q.section else q.title
 
 
 def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
@@ -80,36 +117,33 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
     if ans.outcome == "tentative" and ans.quotes:
         lines = [f"{TENTATIVE} (confidence {ans.confidence:.0%} that it answers):", ""]
         if ans.reasons:
-            lines[1:1] = ["", why_not(ans.reasons)]
+            lines[1:1] = ["", md(why_not(ans.reasons))]
         return "\n".join(lines + _quotes(ans, multi_doc)).rstrip() + "\n"
     lines = ["**The text does not say.** No passage of the source answers this question."]
     if ans.reasons:
         lines.append("")
-        lines.append(why_not(ans.reasons))
+        lines.append(md(why_not(ans.reasons)))
     if ans.passages:
         lines.append("")
         lines.append("Closest passages (shown for context; they do not answer the question):")
         lines.append("")
         for p in ans.passages[:3]:
-            where = f"{p.title}, {p.section}" if p.section else p.title
-            lines.append(_blockquote(f"{p.text}"))
-            lines.append(f"> — *{where}*")
-            lines.append("")
+            lines += [*quote_block(p.text, where(p.title, p.section)), ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
 def render_verification(v: Verification) -> str:
     """A verification as a few lines of text, as `qa verify` prints it."""
-    where = f"{v.title} › {v.section}" if v.section else v.title
+    place = where(v.title, v.section)
     lines = []
     if v.verbatim:
-        lines.append(f"verbatim: {where}, characters {v.start}–{v.end}")
+        lines.append(f"verbatim: {place}, characters {v.start}–{v.end}")
         lines.append(f"> {v.quote} {tags(v.closing_refs)}".rstrip())
         if v.uncited:
             lines.append("the source gives no reference for the end of this text")
     elif v.closest:
         head = "NOT verbatim. Closest" if v.similarity >= 0.5 else "NOT in the source. Nearest"
-        lines.append(f"{head} in the source ({where}, similarity {v.similarity}):")
+        lines.append(f"{head} in the source ({place}, similarity {v.similarity}):")
         lines.append(f"> {v.closest} {tags(v.closing_refs)}".rstrip())
         lines.append(f"diff (source → given): {v.diff_text()}")
     else:

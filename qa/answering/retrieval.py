@@ -6,10 +6,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..index.bm25 import tokenize
 from ..index.loaded import LoadedIndex
 from ..results import Passage
-from .question import check_k, clean_question
+from .question import Question, check_k, clean_question
 
 RRF_K = 60
 
@@ -42,22 +41,24 @@ def sentence_ranking(index: LoadedIndex, sentence_ids: np.ndarray, depth: int) -
 
 
 def rank(
-    index: LoadedIndex, question: str, depth: int, qvec: np.ndarray | None = None
+    index: LoadedIndex, question: Question | str, depth: int, qvec: np.ndarray | None = None
 ) -> tuple[list[Ranked], np.ndarray | None]:
-    """Fused candidates, best first, plus the query vector.
+    """Fused candidates for the question's query, best first, plus the query vector.
 
     Three rankings are fused by reciprocal rank: chunks by dense similarity, chunks by
-    BM25, and chunks by their best sentence's dense similarity.
+    BM25, and chunks by their best sentence's dense similarity. A plain string is searched as
+    it is (``Question.of``).
     """
+    q = Question.of(question, split=False) if isinstance(question, str) else question
     n = len(index.chunks)
     depth = min(n, depth)
     if depth == 0:
         return [], qvec
     if qvec is None:
-        qvec = index.encode(question)
+        qvec = index.encode(q.query)
     dense_scores, dense_ids, sentence_ids = index.search(qvec, depth, 2 * depth)
     by_sentence = sentence_ranking(index, sentence_ids, depth)
-    lex = index.bm25.scores(tokenize(question))
+    lex = index.bm25.scores(list(q.query_tokens))
     lex_top = np.argpartition(-lex, depth - 1)[:depth] if depth < n else np.arange(n)
     lex_top = lex_top[np.argsort(-lex[lex_top], kind="stable")]
     fused: dict[int, float] = {}
@@ -110,7 +111,7 @@ def depth_for(k: int) -> int:
 
 def retrieve_with_index(index: LoadedIndex, question: str, k: int = 5) -> list[Passage]:
     """The ``k`` best passages for ``question`` from a loaded index, best first."""
-    question = clean_question(question)
+    q = Question.of(clean_question(question), split=False)
     k = check_k(k)
-    ranked, _ = rank(index, question, depth_for(k))
+    ranked, _ = rank(index, q, depth_for(k))
     return [passage(index, r) for r in ranked[:k]]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..index.bm25 import STOPWORDS, stem
+from ..index.text import STOPWORDS, stem, words
 from ..readers.document import MARK_RUN_RE
 from .answertype import MONTHS, NUMBER_WORDS, question_type
 
@@ -60,7 +60,7 @@ def candidates(
 ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Candidate spans (document offsets) of ``text[start:end]`` and their ``FEATURES``."""
     ws = words_of(text, start, end)
-    asked = {stem(w.lower()) for w in re.findall(r"\w+", question)}
+    asked = {stem(w) for w in words(question)}
     kind = question_type(question)
     shared = [i for i, (_, _, w) in enumerate(ws) if stem(w.lower()) in asked
               and w.lower() not in STOPWORDS]  # fmt: skip

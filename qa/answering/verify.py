@@ -21,9 +21,9 @@ import threading
 import weakref
 
 from ..errors import QuestionError
-from ..index.bm25 import tokenize
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..index.records import SentenceRecord
+from ..index.text import tokenize
 from ..readers.sentences import MARK_RUN_RE, MARKER_RE
 from ..results import DiffOp, RefCheck, Reference, Verification
 
@@ -105,7 +105,7 @@ class _DocView:
                 self.paragraph_end.get(s.paragraph, 0), s.span_end
             )
 
-    def sentence_at(self, offset: int):
+    def sentence_at(self, offset: int) -> SentenceRecord | None:
         i = bisect.bisect_right(self.starts, offset) - 1
         return self.sentences[max(i, 0)] if self.sentences else None
 
@@ -200,7 +200,9 @@ def _references(index: LoadedIndex, doc_id: str, refs: tuple[int, ...]) -> list[
     return [Reference(doc_id, n, entries[n]) for n in refs if n in entries]
 
 
-def _closest(index: LoadedIndex, text: str, given: str, claims) -> Verification:
+def _closest(
+    index: LoadedIndex, text: str, given: str, claims: list[tuple[int, tuple[int, ...]]]
+) -> Verification:
     """Not verbatim: the nearest sentence window among the best BM25 chunks, and a word diff."""
     words = given.split()
     lex = index.bm25.scores(tokenize(given))

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answering.reranker import Reranker
 from ..answering.scorer import MODEL_FILE, load_fitted, read_model_file
 from ..errors import EvalDataError
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..readers import SUFFIXES
 from .evaluate import (
     AnswerScores,
@@ -114,7 +115,9 @@ class SetResult:
     model: str  # "shipped" or "without <article>"
 
 
-def run_set(index: LoadedIndex, s: EvalSet, reranker=None, use_folds: bool = True) -> SetResult:
+def run_set(
+    index: LoadedIndex, s: EvalSet, reranker: Reranker | None = None, use_folds: bool = True
+) -> SetResult:
     """Score one set: retrieval, then answers with the models its ``fold`` calls for."""
     questions = load_questions(s.questions)
     fold = s.fold if use_folds else None

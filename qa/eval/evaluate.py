@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,7 +22,9 @@ from ..answering.retrieval import retrieve_with_index
 from ..errors import EvalDataError
 from ..index.embedding import Embedder
 from ..index.loaded import LoadedIndex
+from ..index.records import JsonLineError, jsonl_objects
 from ..index.sources import load_corpus
+from ..results import Quote
 
 T = TypeVar("T")
 DEFAULT_QUESTIONS = Path("eval/questions.jsonl")
@@ -47,24 +49,19 @@ def read_jsonl_file(
 ) -> list[T]:
     """``make(row)`` for each JSON object of a JSON-lines file; EvalDataError names the file
     and the bad line (``kind``: "questions", ``entry``: "gold question", ``fix``: what to do)."""
+    out = []
     try:
-        # split("\n"), not splitlines(): a JSON string may hold U+2028, and line numbers count \n
-        lines = Path(path).read_text(encoding="utf-8").split("\n")
+        for n, r in jsonl_objects(Path(path)):
+            try:
+                out.append(make(r))
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                why = f"no {e}" if isinstance(e, KeyError) else str(e)
+                raise EvalDataError(f"{path}:{n}: bad {entry} ({why}); {fix}") from e
     except (OSError, UnicodeDecodeError) as e:
         why = str(e.strerror or e) if isinstance(e, OSError) else "not UTF-8 text"
         raise EvalDataError(f"cannot read {kind} file {path} ({why}); {fix}") from e
-    out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-            if not isinstance(r, dict):
-                raise TypeError("not a JSON object")
-            out.append(make(r))
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
-            why = f"no {e}" if isinstance(e, KeyError) else str(e)
-            raise EvalDataError(f"{path}:{n}: bad {entry} ({why}); {fix}") from e
+    except JsonLineError as e:
+        raise EvalDataError(f"{path}:{e.line}: bad {entry} ({e.why}); {fix}") from e
     return out
 
 
@@ -116,11 +113,13 @@ def first_hit(texts: list[str], answers: tuple[str, ...]) -> int | None:
     return None
 
 
-def score_rankings(name: str, questions, rankings: list[list[str]]) -> RetrievalScores:
+def score_rankings(
+    name: str, questions: Sequence[GoldQuestion], rankings: list[list[str]]
+) -> RetrievalScores:
     ranks = [first_hit(r, q.answers) for q, r in zip(questions, rankings, strict=True)]
     n = len(ranks)
 
-    def hit(k):
+    def hit(k: int) -> float:
         return sum(1 for r in ranks if r is not None and r <= k) / n if n else 0.0
 
     return RetrievalScores(
@@ -163,7 +162,7 @@ def evaluate_baseline(
     return score_rankings("baseline (paragraphs, dense)", qs, rankings)
 
 
-def to_json(*scores) -> str:
+def to_json(*scores: RetrievalScores | AnswerScores) -> str:
     return json.dumps([asdict(s) for s in scores], indent=2)
 
 
@@ -193,7 +192,9 @@ def _paragraph_end(index: LoadedIndex, doc: int, pos: int) -> int:
     return pos
 
 
-def cited_refs(index: LoadedIndex, quotes, answers: tuple[str, ...]) -> tuple[set[int], bool, bool]:
+def cited_refs(
+    index: LoadedIndex, quotes: Sequence[Quote], answers: tuple[str, ...]
+) -> tuple[set[int], bool, bool]:
     """Refs of the answer spans in the shown quotes; whether each lies within its quote's refs;
     whether every acceptable answer was found.
 
@@ -219,7 +220,7 @@ def cited_refs(index: LoadedIndex, quotes, answers: tuple[str, ...]) -> tuple[se
     return cited, within, found == len(answers)
 
 
-def citation_ok(index: LoadedIndex, quotes, q: GoldQuestion) -> bool:
+def citation_ok(index: LoadedIndex, quotes: Sequence[Quote], q: GoldQuestion) -> bool:
     """The answer spans carry exactly the gold refs (within their quotes' refs).
 
     When only some acceptable answers are shown (one part of a two-part question), their refs
@@ -232,7 +233,7 @@ def citation_ok(index: LoadedIndex, quotes, q: GoldQuestion) -> bool:
 
 @dataclass
 class AnswerScores:
-    """Answer-level figures over a question set (see README, "Evaluation")."""
+    """Answer-level figures over a question set (see docs/evaluation.md)."""
 
     name: str
     questions: int
@@ -268,7 +269,11 @@ def _share(a: int, b: int) -> float:
 
 
 def evaluate_answers(
-    index: LoadedIndex, questions: list[GoldQuestion], k: int = 5, name: str = "", **kwargs
+    index: LoadedIndex,
+    questions: list[GoldQuestion],
+    k: int = 5,
+    name: str = "",
+    **kwargs: Any,
 ) -> AnswerScores:
     """Score ``answer_with_index`` on ``questions``; ``kwargs`` go to it (fitted, reranker)."""
     answerable = [q for q in questions if q.answerable]

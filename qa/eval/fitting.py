@@ -33,12 +33,12 @@ import numpy as np
 
 from ..answering import answerhood as ah
 from ..answering.abstention import EVIDENCE, WORD_EVIDENCE, assess
-from ..answering.answer import POOL_PASSAGES, own_words, pool_rows, question_anchors, quote_group
+from ..answering.answer import POOL_PASSAGES, own_words, pool_rows, quote_group
 from ..answering.features import FEATURES, WORD_FEATURES, QuestionView, candidate_features
-from ..answering.question import resolve_query
+from ..answering.question import Question, resolve_query
 from ..answering.retrieval import depth_for, passage, rank
 from ..answering.scorer import FORMAT, MODEL_FILE, Fitted, Linear, clear_cache
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from ..index.wordvec import encode_query, sentence_words
 from .evaluate import GoldQuestion
 
@@ -95,17 +95,19 @@ def holds_answer(text: str, q: GoldQuestion) -> bool:
     return q.answerable and any(a in text for a in q.answers)
 
 
-def collect(index: LoadedIndex, group: str, questions: list[GoldQuestion], junk=False, k=5):
+def collect(
+    index: LoadedIndex, group: str, questions: list[GoldQuestion], junk: bool = False, k: int = 5
+) -> list[Item]:
     """An ``Item`` per question: one model call each."""
     words = sentence_words(index)
     items = []
     for q in questions:
-        query = resolve_query(q.question, list(q.history))
-        qvec, qwords = encode_query(index, query)
-        ranked, _ = rank(index, query, depth_for(k), qvec=qvec)
+        asked = Question.of(q.question, resolve_query(q.question, list(q.history)))
+        qvec, qwords = encode_query(index, asked.query)
+        ranked, _ = rank(index, asked, depth_for(k), qvec=qvec)
         pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
-        own = own_words(qwords, q.question, query) if words is not None else None
-        view = QuestionView.of(index, q.question, query, own)
+        own = own_words(qwords, asked) if words is not None else None
+        view = QuestionView.of(index, asked, own)
         rows = [si for si, _ in pool]
         X = candidate_features(index, view, qvec, rows, words)
         labels = np.array([holds_answer(index.sentence_text(si), q) for si in rows], dtype=float)
@@ -157,7 +159,7 @@ def evidence(
     features = list(ev.features)
     if variant == "answerhood":
         features += ah.evidence_of(X[:, len(FEATURES)], top)
-    group = quote_group(it.index, si, question_anchors(it.question.question), {si})
+    group = quote_group(it.index, si, it.view.question.anchors, {si})
     doc = it.index.docs[it.index.sentences[si].doc]
     text = doc.text[it.index.sentences[group[0]].start : it.index.sentences[group[-1]].end]
     return np.array(features), holds_answer(text, it.question)

@@ -22,7 +22,9 @@ import argparse
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..answering.question import resolve_query
 from ..api import load_with_settings
@@ -31,6 +33,9 @@ from ..index.embedding import DEFAULT_MODEL
 from ..settings import Settings
 from . import evalsets
 from .evaluate import load_questions
+
+if TYPE_CHECKING:  # fitting needs scikit-learn: imported where it is used
+    from .fitting import Item
 
 WORK = Path(".qa-cache/train")
 PAIRS = WORK / "pairs.jsonl"
@@ -46,7 +51,9 @@ def encoder_share(name: str) -> bool:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % 10 < 6
 
 
-def collect_items(settings: Settings, names: set[str] | None = None, log=print) -> dict:
+def collect_items(
+    settings: Settings, names: set[str] | None = None, log: Callable[[str], None] = print
+) -> dict[str, list[Item]]:
     """Items (``fitting.Item``) per article group, for the train and dev splits."""
     from .fitting import collect  # deferred: needs scikit-learn's fitting module's imports
 
@@ -71,7 +78,7 @@ def collect_items(settings: Settings, names: set[str] | None = None, log=print) 
     return groups
 
 
-def query_of(it) -> str:  # noqa: ANN001 (a fitting.Item; imported lazily)
+def query_of(it: Item) -> str:
     """The text the cross-encoder reads as the question: a follow-up joined to its question."""
     return resolve_query(it.question.question, list(it.question.history))
 

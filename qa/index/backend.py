@@ -44,6 +44,7 @@ from .onnx_embedding import (
     missing_runtime,
     model_key,
 )
+from .records import jsonl_objects
 
 log = logging.getLogger(__name__)
 
@@ -62,14 +63,14 @@ FALLBACK_TEXTS = (
 def check_texts(path: Path = _GOLD) -> list[str]:
     """The texts an export is checked on: the gold questions, else a few built-in ones."""
     try:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-        texts = [r["question"] for r in rows if isinstance(r, dict) and r.get("question")]
-    except (OSError, ValueError):
+        rows = [r for _, r in jsonl_objects(path)]
+        texts = [str(r["question"]) for r in rows if r.get("question")]
+    except (OSError, ValueError):  # JsonLineError and UnicodeDecodeError are ValueErrors
         texts = []
     return texts or list(FALLBACK_TEXTS)
 
 
-def compare(reference, candidate, texts: list[str]) -> float:
+def compare(reference: Embedder, candidate: Embedder, texts: list[str]) -> float:
     """The lowest cosine between two embedders' query vectors over ``texts``."""
     worst = 1.0
     for t in texts:
@@ -100,11 +101,11 @@ def _export_onnx(st_model: Any, out_dir: Path) -> tuple[int, int, str, tuple[str
     inputs = tuple(n for n in INPUTS if n in accepted and (n in wanted or n == "attention_mask"))
 
     class Wrapped(torch.nn.Module):
-        def __init__(self, inner):
+        def __init__(self, inner: Any) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, *args):
+        def forward(self, *args: Any) -> Any:
             return self.inner(**dict(zip(inputs, args, strict=True))).last_hidden_state
 
     sample = st_model.tokenizer(["a sample sentence, for the export"], return_tensors="pt")

@@ -6,7 +6,7 @@ and checksummed in the manifest, memory-mapped on load, and read directly by abs
 idf. rank_bm25 keeps per-document Python dicts that can only be saved by pickling, which the
 index format forbids; bm25s would bring its own file layout and tokenizer conventions to keep in
 step with the manifest. Stemming, where a hand-written rule is easy to get wrong, is the Snowball
-English stemmer from PyStemmer.
+English stemmer from PyStemmer (the tokeniser is ``qa.index.text``).
 
 Term weights are precomputed at build time, so a query costs one slice and one scatter-add
 per query term.
@@ -16,60 +16,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import Stemmer
 
 from ..errors import StaleIndexError
-
-_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
-STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as into than then that this these
-    those is are was were be been being am do does did doing have has had having it its it's they
-    them their there here what which who whom whose when where why how i you he she we me my your
-    our his her not no nor so such too very can could would should will shall may might must
-    about above after again against all any both each few more most other some own same only
-    over under up down out off once further s t just don also""".split()
-)
-#: Saved with the BM25 arrays: an index whose terms were made by another tokenizer is stale,
-#: since its vocabulary would silently miss the query's terms. Change it with the tokenizer.
-TOKENIZER = "snowball-english-1"
-
-# A PyStemmer Stemmer keeps per-call state and a cache, so each thread gets its own.
-_local = threading.local()
-
-
-def stem(token: str) -> str:
-    """The Snowball (Porter 2) English stem of a lowercase token.
-
-    Example:
-        >>> [stem(w) for w in ("cases", "case", "centres", "centre", "trafficked")]
-        ['case', 'case', 'centr', 'centr', 'traffick']
-    """
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
-    return stemmer.stemWord(token)
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stemmed word tokens without stopwords (numbers are kept).
-
-    Example:
-        >>> tokenize("The victims were trafficked to 3 centres")
-        ['victim', 'traffick', '3', 'centr']
-    """
-    out = []
-    for tok in _TOKEN_RE.findall(text.lower()):
-        if tok in STOPWORDS:
-            continue
-        out.append(stem(tok))
-    return out
+from .text import TOKENIZER
 
 
 class BM25:
@@ -83,7 +37,14 @@ class BM25:
 
     FILES = ("bm25_vocab.json", "bm25_indptr.npy", "bm25_docs.npy", "bm25_weights.npy")
 
-    def __init__(self, vocab: dict[str, int], indptr, docs, weights, n_docs: int):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        n_docs: int,
+    ) -> None:
         self.vocab = vocab
         self.indptr = indptr
         self.docs = docs

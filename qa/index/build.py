@@ -19,7 +19,7 @@ from .._version import __version__
 from ..errors import QAError
 from ..readers.document import Document, strip_markers
 from .backend import export_or_note
-from .bm25 import BM25, tokenize
+from .bm25 import BM25
 from .chunking import Chunk, ChunkerSettings, chunk_documents, text_key
 from .embedding import (
     Embedder,
@@ -41,6 +41,7 @@ from .storage import (
     stage_hook,
     swap_in,
 )
+from .text import tokenize
 from .wordvec import write_word_vectors
 
 

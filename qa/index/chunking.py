@@ -17,7 +17,7 @@ from ..readers.document import Document, strip_markers
 class ChunkerSettings:
     """How documents are cut into chunks.
 
-    The defaults were chosen by measurement on the gold set (see README, "Chunk size").
+    The defaults were chosen by measurement on the gold set (see docs/evaluation.md, "Chunk size").
 
     Attributes:
         max_sentences: most sentences in one chunk.

@@ -11,12 +11,14 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import ConfigError, ModelError
+from ..readers.document import Sentence
 from ..settings import Settings
 from .chunking import embed_text, text_key
 
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 #: Threads for encoding one query, unless the embedder is given others. One thread keeps latency
 #: steady when a neighbour process keeps a core busy (two threads go from p95 14 ms to 139 ms
-#: here); see README, "Speed".
+#: here); see docs/speed.md.
 QUERY_THREADS = Settings.query_threads
 
 
@@ -98,14 +100,14 @@ class SentenceTransformerEmbedder:
         self._model = None
         self._lock = threading.Lock()
 
-    def _load(self):
+    def _load(self) -> Any:
         if self._model is None:
             with self._lock:
                 if self._model is None:
                     self._model = self._load_model()
         return self._model
 
-    def _load_model(self):
+    def _load_model(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -234,7 +236,7 @@ def sentence_key(context_text: str, bare_text: str) -> str:
 
 def embed_sentences(
     embedder: Embedder,
-    sentences,
+    sentences: Sequence[Sentence],
     doc_titles: dict[str, str],
     cache: dict[str, np.ndarray],
     show_progress: bool,
@@ -248,7 +250,7 @@ def embed_sentences(
     cosine 0.59 bare but 0.17 with the prefix. The mix keeps some context (a sentence that only
     makes sense in its section) and lets the sentence's own words count. The vector is left
     unnormalised, so its dot product with a query is exactly that weighted sum of the two
-    cosines. The weight was swept on the gold set (README, "Evaluation").
+    cosines. The weight was swept on the gold set (docs/evaluation.md).
     """
     with_context = [embed_text(doc_titles[s.doc_id], s.section, s.text) for s in sentences]
     bare = [embed_text("", "", s.text) for s in sentences]

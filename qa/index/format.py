@@ -1,4 +1,4 @@
-"""The index directory: written by ``save`` and read by ``load_index``, in this one module.
+"""The index directory: written by ``save`` and read by ``open_index``, in this one module.
 
 An index is a directory, never a pickle::
 
@@ -13,7 +13,8 @@ An index is a directory, never a pickle::
     sentence_vectors.faiss FAISS inner-product index over the sentence vectors
     bm25_*                 the lexical side (see qa.index.bm25)
 
-``build`` writes it to a temporary directory and swaps it in atomically (``storage``).
+``build`` writes it to a temporary directory and swaps it in atomically (``storage``). Which
+model encodes questions (ONNX or torch) is the caller's choice (``qa.api.load_index``).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,7 +36,6 @@ from ..errors import (
     QAError,
     StaleIndexError,
 )
-from .backend import query_embedder
 from .bm25 import BM25
 from .embedding import Embedder, resolve_model
 from .loaded import LoadedIndex
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 #: Above this many chunks the FAISS index is approximate (HNSW). Measured here: exact search
 #: costs ~75 µs per 1,000 chunks, so at 20k it stays within ~10% of one query's encoding,
-#: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see README, "Scale".
+#: while HNSW (efSearch 128) keeps recall@10 ≥ 0.985 up to 1M; see docs/scale.md.
 EXACT_MAX_CHUNKS = 20000
 DATA_FILES = (
     "docs.jsonl",
@@ -118,7 +119,7 @@ def save(
     built: BuiltIndex,
     index_kind: str | None = None,
     exact_max: int = EXACT_MAX_CHUNKS,
-    pause=lambda stage: None,
+    pause: Callable[[str], None] = lambda stage: None,
 ) -> None:
     """Write every file of the index into ``directory`` (a fresh temporary directory).
 
@@ -319,29 +320,30 @@ def _open(
     )  # fmt: skip
 
 
-def load_index(
-    index_dir: str | Path = "index",
-    corpus_dir: str | Path | None = None,
+#: Makes the query embedder for an index's model name and directory (``qa.api`` passes one).
+EmbedderFactory = Callable[[str, Path], Embedder]
+
+
+def open_index(
+    index_dir: str | Path,
+    corpus_dir: str | Path | None,
+    embedder: Embedder | EmbedderFactory,
     model: str | None = None,
-    embedder: Embedder | None = None,
     search_threads: int = 1,
 ) -> LoadedIndex:
-    """Load a built index for repeated queries.
+    """Open a built index for repeated queries, encoding questions with ``embedder`` (or the
+    embedder that factory makes for the index's model, once the index is known to be fresh).
 
     With ``corpus_dir`` given, an index built from other corpus content is refused as stale.
-
-    Example:
-        >>> idx = load_index("index")  # doctest: +SKIP
-        >>> qa.retrieve("Who runs the long-term shelter?", k=3, index=idx)[0].refs  # doctest: +SKIP
-        (2,)
     """
     index_dir = Path(index_dir)
     manifest = read_manifest(index_dir)
     corpus = Path(corpus_dir) if corpus_dir is not None else None
-    check_fresh(manifest, index_dir, corpus, embedder.name if embedder else model)
-    embedder = embedder or query_embedder(manifest.model, index_dir)  # ONNX or torch
+    given = cast(Embedder, embedder) if hasattr(embedder, "encode") else None
+    check_fresh(manifest, index_dir, corpus, given.name if given else model)
+    chosen = given or cast(EmbedderFactory, embedder)(manifest.model, index_dir)
     try:
-        return _open(index_dir, manifest, embedder, search_threads)
+        return _open(index_dir, manifest, chosen, search_threads)
     except QAError:
         raise
     except Exception as e:  # any parse or FAISS failure means a damaged file

@@ -7,7 +7,7 @@ with ``torch.onnx.export`` when an index is built, into ``.qa-cache/onnx/<model 
 the index directory, with the model's own tokenizer. Queries then run tokenizer
 (``tokenizers``), transformer (onnxruntime), pooling and L2 normalisation (numpy) — the same
 pipeline as the model's sentence-transformers modules — and this module imports neither torch
-nor transformers: ``qa ask`` starts in about a second instead of seven (README, "Speed").
+nor transformers: ``qa ask`` starts in about a second instead of seven (docs/speed.md).
 """
 
 from __future__ import annotations

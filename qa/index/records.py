@@ -220,19 +220,44 @@ def write_jsonl(path: Path, records: Iterable[DocRecord | ChunkRecord | Sentence
             f.write("\n")
 
 
-def read_jsonl(path: Path) -> Iterator[dict]:
-    """The objects of a JSON-lines file; a line that is not an object is a damaged index."""
-    with open(path, encoding="utf-8") as f:
+class JsonLineError(ValueError):
+    """A line of a JSON-lines file that is not a JSON object; ``line`` is its number."""
+
+    def __init__(self, line: int, why: str):
+        super().__init__(why)
+        self.line, self.why = line, why
+
+
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a UTF-8 JSON-lines file: the one
+    JSON-lines reader (index records, question sets, feedback, export check texts).
+
+    Lines end at ``\n`` only: a JSON string may hold U+2028, and line numbers count ``\n``.
+
+    Raises:
+        JsonLineError: a line is not JSON, or not an object.
+        OSError, UnicodeDecodeError: the file cannot be read as text.
+    """
+    with open(path, encoding="utf-8", newline="\n") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 r = json.loads(line)
             except ValueError as e:
-                raise _bad(f"{path}:{n}", f"not JSON ({e})") from e
+                raise JsonLineError(n, f"not JSON ({e})") from e
             if not isinstance(r, dict):
-                raise _bad(f"{path}:{n}", "not a JSON object")
+                raise JsonLineError(n, "not a JSON object")
+            yield n, r
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """The objects of an index's JSON-lines file; a line that is not an object is damage."""
+    try:
+        for _, r in jsonl_objects(path):
             yield r
+    except JsonLineError as e:
+        raise _bad(f"{path}:{e.line}", e.why) from e
 
 
 @dataclass

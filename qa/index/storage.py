@@ -19,6 +19,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import filelock
@@ -40,7 +41,7 @@ def lock_path(index_dir: Path) -> Path:
 
 
 @contextlib.contextmanager
-def build_lock(index_dir: Path, wait: float = 0.0):
+def build_lock(index_dir: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold an exclusive lock for building ``index_dir``; refuse if another process has it.
 
     Waits up to ``wait`` seconds for another build to finish, then raises
@@ -70,7 +71,8 @@ def remove_tree(path: Path) -> bool:
     made read-only would otherwise leave its files behind forever. True when it is gone.
     """
 
-    def retry(func, p, _exc):  # a read-only parent directory refused the unlink: open it up
+    # a read-only parent directory refused the unlink: open it up
+    def retry(func: Callable[[str], object], p: str, _exc: object) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(p) or ".", 0o700)
             if os.path.isdir(p) and not os.path.islink(p):

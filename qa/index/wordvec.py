@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .bm25 import STOPWORDS
 from .format import MAP_MIN_BYTES
+from .text import STOPWORDS
 
 log = logging.getLogger(__name__)
 

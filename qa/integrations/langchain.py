@@ -23,7 +23,7 @@ except ImportError as e:  # an optional extra: say how to get it
 
 from ..answering.retrieval import retrieve_with_index
 from ..api import default_index
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 from . import passage_metadata
 
 

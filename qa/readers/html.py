@@ -18,7 +18,8 @@ from collections import Counter
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from .document import MARK_RE, Document, DocumentBuilder, note_position
-from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS, strip_backlinks
+from .headings import heading_kind
+from .text import strip_backlinks
 
 #: Left out inside the article: selector → what the warning calls it (None: not worth saying).
 DROPPED = (
@@ -112,10 +113,10 @@ class _Reader:
                 self.walk(child)
 
     def heading(self, name: str) -> None:
-        key = name.lower()
-        if key in REFERENCE_HEADINGS or key in NOTE_HEADINGS:
+        kind = heading_kind(name)
+        if kind == "list":
             self.kind = "list"
-        elif key in END_MATTER:
+        elif kind == "end":
             self.kind = "end"
             self.left_out.append(name)
         elif name:

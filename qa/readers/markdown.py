@@ -16,7 +16,8 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .document import Document, DocumentBuilder, note_position
-from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS, strip_backlinks
+from .headings import heading_kind, notes_heading
+from .text import strip_backlinks
 
 _FOOTNOTE_REF_RE = re.compile(r"\[\^(\d{1,4})\]")
 _FOOTNOTE_DEF_RE = re.compile(r"^\[\^(\d{1,4})\]:\s*(.*)$", re.S)
@@ -63,17 +64,14 @@ def parse_markdown(text: str, doc_id: str, path: str | None = None) -> Document:
     for i, tok in enumerate(tokens):
         if tok.type == "heading_open":
             name = _inline(tokens[i + 1])
-            key = name.lower()
             if tok.tag == "h1" and not started and not b.title:
                 b.title = name
                 b.write(name)
-            elif key in REFERENCE_HEADINGS or key in NOTE_HEADINGS:
+            elif heading_kind(name) == "list":
                 title_from_name()
                 kind = "list"
-                is_notes = key in NOTE_HEADINGS and any(
-                    h != key and h in REFERENCE_HEADINGS for h in headings
-                )
-            elif key in END_MATTER:
+                is_notes = notes_heading(name, headings)
+            elif heading_kind(name) == "end":
                 title_from_name()
                 kind = "end"
                 end_matter.append(name)

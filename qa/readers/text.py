@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from .document import MARK_RE, Document, DocumentBuilder, note_position
+from .headings import heading_kind, notes_heading
 
 FROM_WIKIPEDIA = "From Wikipedia, the free encyclopedia"
 #: Lines of site chrome as a browser copies them (tabs, menus, tools, the contents box).
@@ -49,9 +50,6 @@ _FOOTER_RE = re.compile(
 )
 _RETRIEVED_FROM_RE = re.compile(r"^Retrieved from \"?(https?://[^\s\"'<>]+)\"?\s*$", re.M)
 _EDIT_RE = re.compile(r"\s*\[\s*edit(?: source)?\s*\]$")
-REFERENCE_HEADINGS = {"references", "citations", "sources", "footnotes", "notes", "works cited"}
-NOTE_HEADINGS = {"notes", "footnotes", "explanatory notes", "notes and references"}
-END_MATTER = {"see also", "external links", "further reading", "bibliography"}
 _NUMBERED_RE = re.compile(r"^\s*(\d{1,4})[.)]\s+(.*\S)\s*$")
 _LETTERED_RE = re.compile(
     r"^\s*(?P<label>[a-z]{1,2}|(?:note|Note|nb|NB|n|N) ?\d{1,3})[.)]\s+(?P<entry>.*\S)\s*$"
@@ -238,15 +236,12 @@ def _sections(b: DocumentBuilder, text: str, items: _Items, line_entries: bool) 
     kind = "body"
     for what, s, e, name in items.items:
         if what == "heading":
-            key = name.lower()
-            if key in REFERENCE_HEADINGS or key in NOTE_HEADINGS:
-                kind = "list"
+            kind = heading_kind(name)
+            if kind == "list":
                 lists.append((name, []))
-            elif key in END_MATTER:
-                kind = "end"
+            elif kind == "end":
                 left_out.append(name)
             else:
-                kind = "body"
                 b.heading(name, (s, e))
         elif kind == "body":
             b.paragraph(s, e)
@@ -270,11 +265,11 @@ def _lists(
     b: DocumentBuilder, text: str, lists: list[tuple[str, list[tuple[int, int]]]], by_line: bool
 ) -> None:
     notes_used = _used_notes(b, text)
-    names = [n.lower() for n, _ in lists]
+    names = [n for n, _ in lists]
     notes_list = None
     if notes_used:
         for i, n in enumerate(names):
-            if n in NOTE_HEADINGS and any(m != n and m in REFERENCE_HEADINGS for m in names):
+            if notes_heading(n, names):
                 notes_list = i
                 break
     for i, (name, blocks) in enumerate(lists):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 import mwparserfromhell
@@ -22,6 +23,7 @@ from mwparserfromhell.nodes import (
     ExternalLink,
     Heading,
     HTMLEntity,
+    Node,
     Tag,
     Template,
     Text,
@@ -30,7 +32,7 @@ from mwparserfromhell.nodes import (
 
 from .citations import CITATION_TEMPLATES, MAINTENANCE, render_citation
 from .document import Document, DocumentBuilder, note_position
-from .text import END_MATTER, NOTE_HEADINGS, REFERENCE_HEADINGS
+from .headings import heading_kind
 
 #: Templates that render as (part of) their argument: name → which positional argument.
 _TEXT_TEMPLATES = {"lang": 2, "nowrap": 1, "nobr": 1, "small": 1, "nobold": 1, "noitalic": 1,
@@ -89,7 +91,7 @@ class _Wiki:
 
     # -- nodes -------------------------------------------------------------------------------
 
-    def body(self, nodes) -> None:
+    def body(self, nodes: Iterable[Node]) -> None:
         for n in nodes:
             if isinstance(n, Heading):
                 self.flush()
@@ -113,17 +115,17 @@ class _Wiki:
                 self.para.append(self.plain([n]))
 
     def heading(self, name: str) -> None:
-        key = name.lower()
-        if key in REFERENCE_HEADINGS or key in NOTE_HEADINGS:
+        kind = heading_kind(name)
+        if kind == "list":
             self.kind = "list"
-        elif key in END_MATTER:
+        elif kind == "end":
             self.kind = "end"
             self.end_matter.append(name)
         elif name:
             self.kind = "body"
             self.b.heading(name)
 
-    def plain(self, nodes) -> str:
+    def plain(self, nodes: Iterable[Node]) -> str:
         """Nodes as plain text, without marks (headings, link labels, reference entries)."""
         out = []
         for n in nodes:
@@ -245,7 +247,7 @@ class _Wiki:
         else:
             self.para.append(self.inline_template(t))
 
-    def defined(self, nodes) -> None:
+    def defined(self, nodes: Iterable[Node]) -> None:
         """List-defined references (``{{reflist|refs=<ref name=…>…</ref>}}``)."""
         for n in nodes:
             if isinstance(n, Tag) and str(n.tag) == "ref" and n.has("name") and n.contents:

@@ -17,9 +17,11 @@ Three parts, each readable on its own:
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..api import show_progress
 from ..errors import ConfigError, QAError
 from ..settings import Settings, add_serve_arguments, serve_overrides
 from .chat_html import conversation_html
@@ -41,6 +43,7 @@ from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
 from .state import AppState, one_line
+from .transcript import Exchange
 
 __all__ = [  # the handlers are re-exported: tests and scripts use them through qa.web.app
     "NO_CONTEXT", "Panels", "View", "answer_json", "ask", "build_app", "build_blocks", "clear",
@@ -63,7 +66,9 @@ SESSION_CAPACITY = 500
 # ------------------------------------------------------------------------------- wiring
 
 
-def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path | None) -> None:
+def _wire_events(
+    demo: Any, state: AppState, ui: Ui, title: str, feedback_file: Path | None
+) -> None:
     """The page's events; private, so they are not part of the JSON API."""
     import gradio as gr  # deferred: importing gradio takes seconds
 
@@ -77,34 +82,34 @@ def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path 
         picker = gr.update(choices=p.choices, value=p.picked)
         return (*head, p.sources, picker, p.contexts, p.context)
 
-    def on_ask(question, k, exchanges):
+    def on_ask(question: str, k: float, exchanges: list[Exchange] | None) -> tuple:
         return values(ask(state, question, k, exchanges))
 
-    def on_load(k, exchanges, request: gr.Request):
+    def on_load(k: float, exchanges: list[Exchange] | None, request: gr.Request) -> tuple:
         """A shared link, ``/?q=…``: ask its question at once."""
         q = request.query_params.get("q") if request is not None else None
         if not q or exchanges:
             return tuple(gr.skip() for _ in ui.view_outputs())
         return values(ask(state, q, k, exchanges))
 
-    def on_quote(exchanges, evt: gr.EventData):
+    def on_quote(exchanges: list[Exchange] | None, evt: gr.EventData) -> tuple:
         shown = open_in_context(state, exchanges, getattr(evt, "_data", None))
         if shown is None:
             return gr.skip(), gr.skip(), gr.skip()
         return gr.Tabs(selected="context"), gr.update(value=None), shown
 
-    def on_source(contexts, evt: gr.EventData):
+    def on_source(contexts: list[str] | None, evt: gr.EventData) -> tuple:
         data = getattr(evt, "_data", None) or {}
         i = data.get("passage") if isinstance(data, dict) else None
         if not isinstance(i, int) or not 0 <= i < len(contexts or []):
             return gr.skip(), gr.skip(), gr.skip()
         return gr.Tabs(selected="context"), gr.update(value=i), show_context(i, contexts)
 
-    def on_feedback(exchanges, evt: gr.EventData):
+    def on_feedback(exchanges: list[Exchange] | None, evt: gr.EventData) -> None:
         saved, message = give_feedback(exchanges, getattr(evt, "_data", None), feedback_file)
         (gr.Info if saved else gr.Warning)(message)
 
-    def on_rebuild():
+    def on_rebuild() -> Iterator[tuple]:
         busy = "Rebuilding the index from the corpus …"
         yield gr.update(interactive=False), busy, gr.skip(), gr.skip()
         tab, message, line = rebuild_view(state)
@@ -133,7 +138,7 @@ def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path 
     )
 
 
-def _one_line_error(e: QAError):
+def _one_line_error(e: QAError) -> Exception:
     import gradio as gr  # deferred: importing gradio takes seconds
 
     return gr.Error(one_line(str(e)), print_exception=False)
@@ -185,7 +190,7 @@ def _register_api(state: AppState, mcp: bool = False) -> None:
     gr.api(status, api_name="status", **hidden)
 
 
-def build_blocks(state: AppState, feedback_file: Path | None = None, mcp: bool = False):
+def build_blocks(state: AppState, feedback_file: Path | None = None, mcp: bool = False) -> Any:
     """The gr.Blocks of the app over ``state``: layout, events and the JSON API.
 
     ``feedback_file``: where 👍/👎 are appended; None: no feedback buttons. ``mcp``: the API
@@ -210,7 +215,7 @@ def build_blocks(state: AppState, feedback_file: Path | None = None, mcp: bool =
 # ------------------------------------------------------------------------- starting it
 
 
-def build_app(settings: Settings, warm_up: bool = False):
+def build_app(settings: Settings, warm_up: bool = False) -> Any:
     """The app's gr.Blocks over ``settings``' corpus and index, built first if missing or stale.
 
     ``warm_up`` loads the model in the background at once rather than on the first question.
@@ -227,14 +232,14 @@ def build_app(settings: Settings, warm_up: bool = False):
 
 
 def launch(
-    demo,
+    demo: Any,
     host: str = Settings.host,
     port: int = Settings.port,
     share: bool = False,
     max_file_size: str | int | None = MAX_FILE_SIZE,
     mcp: bool = False,
-    **kwargs,
-):
+    **kwargs: Any,
+) -> Any:
     """Serve ``demo`` with the app's theme and CSS; returns what ``Blocks.launch`` returns.
 
     No MCP server unless ``mcp`` (``--mcp``), no server-side rendering, and uploads capped
@@ -279,7 +284,9 @@ def serve(settings: Settings, share: bool = False) -> int:
     return 0
 
 
-def parse_args(argv=None, settings: Settings | None = None) -> argparse.Namespace:
+def parse_args(
+    argv: list[str] | None = None, settings: Settings | None = None
+) -> argparse.Namespace:
     """The command line of ``app.py``; ``settings`` (default: built-in) give the defaults."""
     settings = settings or Settings()
     p = argparse.ArgumentParser(
@@ -293,7 +300,7 @@ def parse_args(argv=None, settings: Settings | None = None) -> argparse.Namespac
     return p.parse_args(argv)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Read the settings (``QA_*``, then ``argv``), then serve until interrupted."""
     try:
         env = Settings.from_env()  # before parsing: even `app.py --help` reports a bad value
@@ -301,6 +308,7 @@ def main(argv=None) -> int:
         print(f"qa: error: {e}", file=sys.stderr)
         return 1
     args = parse_args(argv, env)
+    show_progress()  # start-up builds of the index say so on stderr (logged by qa.api)
     try:
         settings = env.override(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
         return serve(serve_overrides(settings, args), share=args.share)

@@ -62,13 +62,16 @@ def last_answered(exchanges: Sequence[Exchange] | None) -> Exchange | None:
     return next((e for e in reversed(exchanges or []) if e.answer is not None), None)
 
 
-def show_context(i, contexts) -> str:
+def show_context(i: float | None, contexts: Sequence[str] | None) -> str:
     """The HTML of passage ``i`` in its context, or a hint when there is none."""
-    ok = i is not None and contexts and 0 <= int(i) < len(contexts)
-    return contexts[int(i)] if ok else NO_CONTEXT
+    if i is None or not contexts or not 0 <= int(i) < len(contexts):
+        return NO_CONTEXT
+    return contexts[int(i)]
 
 
-def ask(state: AppState, question, k, exchanges: Sequence[Exchange] | None) -> View:
+def ask(
+    state: AppState, question: str, k: float | str, exchanges: Sequence[Exchange] | None
+) -> View:
     """One chat question: the conversation grows by the question and its reply."""
     turn = chat_turn(state.index, question, k, history_of(exchanges))
     grown = [*(exchanges or []), turn.exchange]
@@ -89,7 +92,7 @@ def clear() -> View:
     return View("", [], Panels(NO_SOURCES, [], None, [], NO_CONTEXT))
 
 
-def k_changed(exchanges: Sequence[Exchange] | None, k) -> str:
+def k_changed(exchanges: Sequence[Exchange] | None, k: float | str) -> str:
     """The Sources panel after k was changed: it says that the next question uses the new k."""
     try:
         k_now = math.floor(float(k) + 0.5)
@@ -103,7 +106,9 @@ def _index(data: Mapping[str, Any], key: str, n: int) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < n else None
 
 
-def open_in_context(state: AppState, exchanges: Sequence[Exchange] | None, data) -> str | None:
+def open_in_context(
+    state: AppState, exchanges: Sequence[Exchange] | None, data: object
+) -> str | None:
     """A clicked quote (``{"turn", "quote"}``) or closest passage (``{"turn", "passage"}``)
     in the article; None when the click names nothing in this conversation."""
     exchanges = list(exchanges or [])
@@ -120,7 +125,7 @@ def open_in_context(state: AppState, exchanges: Sequence[Exchange] | None, data)
 
 
 def give_feedback(
-    exchanges: Sequence[Exchange] | None, data, path: Path | None
+    exchanges: Sequence[Exchange] | None, data: object, path: Path | None
 ) -> tuple[bool, str]:
     """Record 👍/👎 on answer ``data["turn"]``: (saved, the message to show)."""
     exchanges = list(exchanges or [])
@@ -153,14 +158,16 @@ def rebuild_view(state: AppState) -> tuple[str, str, str]:
     return status_markdown(state), result["message"], version_line(state)
 
 
-def answer_json(state: AppState, question, k=DEFAULT_K, history=None) -> dict:
+def answer_json(
+    state: AppState, question: str, k: int = DEFAULT_K, history: list[str] | None = None
+) -> dict:
     """The Answer as JSON. Raises QAError (a bad question, k or history: one line)."""
     idx = state.index
     with idx.serving():
         return answer_with_index(idx, question, k=k, history=history).to_dict()
 
 
-def retrieve_json(state: AppState, question, k=DEFAULT_K) -> list[dict]:
+def retrieve_json(state: AppState, question: str, k: int = DEFAULT_K) -> list[dict]:
     """The ``k`` best passages as JSON, best first. Raises QAError."""
     idx = state.index
     with idx.serving():

@@ -24,7 +24,7 @@ from ..answering.answer import answer_with_index
 from ..answering.retrieval import retrieve_with_index
 from ..answering.verify import verify_with_index
 from ..errors import QAError
-from ..index.format import LoadedIndex
+from ..index.loaded import LoadedIndex
 
 #: Passages searched for an answer unless the caller says otherwise.
 DEFAULT_K = 5

@@ -8,12 +8,12 @@ tags (``<div>``, ``<mark>``, ``<span>``, ``<p>``) remain. A source card carries
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
-from ..answering.render import tags
-from ..index.format import LoadedIndex
+from ..answering.render import tags, where
+from ..index.loaded import LoadedIndex
 from ..results import Answer, Passage, Quote, Reference
-from .transcript import Exchange, where
+from .transcript import Exchange
 
 NO_CONTEXT = '<div class="qa-empty">Click a quote or a source to see it in the article.</div>'
 NO_SOURCES = (
@@ -38,7 +38,7 @@ def spans_in(quotes: Sequence[Quote], doc_id: str, start: int, end: int) -> list
     return [(s, e) for s, e in merged]
 
 
-def marked_html(text: str, spans, cls: str = "") -> str:
+def marked_html(text: str, spans: Iterable[tuple[int, int]], cls: str = "") -> str:
     """``text`` HTML-escaped, with each span wrapped in <mark>."""
     out, pos = [], 0
     mark = f'<mark class="{cls}">' if cls else "<mark>"
@@ -138,12 +138,18 @@ def sources_html(e: Exchange | None, k_now: int | None = None) -> str:
     return sources_head(e, k_now) + "".join(cards)
 
 
-def _clip(spans, lo: int, hi: int) -> list[tuple[int, int]]:
+def _clip(spans: Iterable[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
     return [(max(s, lo) - lo, min(e, hi) - lo) for s, e in spans if s < hi and e > lo]
 
 
 def _in_context(
-    index: LoadedIndex, doc_id: str, start: int, end: int, expect: str, marks, title: str
+    index: LoadedIndex,
+    doc_id: str,
+    start: int,
+    end: int,
+    expect: str,
+    marks: Callable[[int, int], list[tuple[int, int]]],
+    title: str,
 ) -> str:
     """``text[start:end]`` framed inside its paragraph and one paragraph either side."""
     try:

@@ -27,10 +27,11 @@ from pathlib import Path
 
 from ..answering.answer import answer_with_index
 from ..answering.question import check_k, clean_question
-from ..api import load_with_settings
+from ..api import load_index, load_with_settings
 from ..errors import BuildInProgressError, QAError, QuestionError
 from ..index.build import BuildReport, build_index
-from ..index.format import EXACT_MAX_CHUNKS, LoadedIndex, load_index
+from ..index.format import EXACT_MAX_CHUNKS
+from ..index.loaded import LoadedIndex
 from ..index.onnx_embedding import OnnxEmbedder
 from ..index.records import Manifest
 from ..index.sources import MAX_FILE_BYTES, corpus_fingerprint
@@ -161,7 +162,7 @@ class AppState:
     def warm_up(self) -> threading.Thread:
         """Load the model in the background so the first question is not slow."""
 
-        def run():
+        def run() -> None:
             try:
                 self.index.encode("warm up")
             except Exception as e:  # the first real question will report it properly
@@ -343,7 +344,7 @@ class Turn:
     picked: int | None = None
 
 
-def chat_turn(index: LoadedIndex, question, k, history: list[str]) -> Turn:
+def chat_turn(index: LoadedIndex, question: object, k: float | str, history: list[str]) -> Turn:
     """Validate, answer and render one chat question against ``index``; never raises QAError."""
     raw = question if isinstance(question, str) else ""
     if not raw.strip():

@@ -3,8 +3,8 @@
 The plain text is what a reader pastes into their own work, so a quote is the source's
 characters, unchanged, followed by the source's reference numbers (``quote [7][8][9]``), and
 then the reference entries, also unchanged. Nothing is escaped in plain text. The Markdown
-form escapes only what would change how it renders (``*``, ``_``, `````, ``<``, ``\\`` …), never
-the brackets of ``[n]``, so it reads as the plain text does.
+form is built from ``qa.answering.render``'s pieces, escaped as every rendering of an answer
+is (``render.md``), so it reads as the plain text does.
 
 Example:
     >>> from qa.results import Answer, Quote, Reference
@@ -27,7 +27,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..answering.render import claim_marks, notes_of, tags, why_not
+from ..answering.render import (
+    claim_marks,
+    md,
+    notes_block,
+    notes_of,
+    quote_block,
+    references_block,
+    tags,
+    where,
+    why_not,
+)
 from ..results import Answer, Passage, Quote, Reference
 
 NOT_FOUND = "The text does not say."
@@ -93,10 +103,6 @@ def passage_line(p: Passage) -> str:
     return f"{p.text} {marks}" if marks else p.text
 
 
-def where(title: str, section: str) -> str:
-    return f"{title}, {section}" if section else title
-
-
 def shown_passages(ans: Answer) -> list[Passage]:
     """The closest passages a "not found" reply shows."""
     return [] if outcome(ans) != "not_found" else ans.passages[:CLOSEST_SHOWN]
@@ -146,19 +152,9 @@ def answer_text(e: Exchange) -> str:
 
 # ----------------------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
-_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
-_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
-
-
-def md(text: str) -> str:
-    """``text`` as Markdown that renders to exactly ``text``; ``[n]`` is left as it is."""
-    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-
 
 def quote_markdown(q: Quote) -> str:
-    return f"> {md(quote_line(q))}"
+    return quote_block(quote_line(q), "")[0]
 
 
 def answer_markdown_of(e: Exchange) -> str:
@@ -176,18 +172,14 @@ def answer_markdown_of(e: Exchange) -> str:
         if shown_passages(ans):
             lines += ["", md(CLOSEST)]
             for p in shown_passages(ans):
-                lines += ["", f"> {md(passage_line(p))}", f"> — *{md(where(p.title, p.section))}*"]
+                lines += ["", *quote_block(passage_line(p), where(p.title, p.section))]
     else:
         for q in ans.quotes:
-            lines += [quote_markdown(q), f"> — *{md(where(q.title, q.section))}*"]
-            lines += [f"> *{md(m)}*" for m in _claim_lines(q)]
-            lines.append("")
+            lines += [*quote_block(quote_line(q), where(q.title, q.section), _claim_lines(q)), ""]
     if notes_of(ans):
-        lines += ["", "**Notes**", ""]
-        lines += [f"- {md(f'[{label}] {text}')}" for label, text in notes_of(ans)]
+        lines += ["", *notes_block(notes_of(ans))]
     if e.references:
-        lines += ["", "**References**", ""]
-        lines += [f"- {md(f'[{r.number}] {r.text}')}" for r in e.references]
+        lines += ["", *references_block(e.references)]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from qa.answering import answerhood
+from qa.api import load_index
 from qa.eval.crossencoder import perturbed
-from qa.index.format import load_index
 
 
 def test_pair_text_puts_the_sentence_first_then_title_section_and_the_sentence_before(

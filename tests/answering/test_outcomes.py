@@ -8,6 +8,7 @@ import json
 import pytest
 
 from qa.answering.answer import answer_with_index, candidates, part_answers
+from qa.answering.question import Question
 from qa.answering.scorer import load_fitted
 from qa.index.wordvec import META_FILE, VECTORS_FILE, sentence_words
 
@@ -22,8 +23,8 @@ EXAMPLES = [
         "What tier was Laos placed in in 2023?",
         "placed at Tier 2",
         (4,),
-        # right quote and refs, but "tentative": confidence 0.62 under the 0.69 bar (README,
-        # "What is out of reach"); strict, so that it fails loudly once it is answered
+        # right quote and refs, but "tentative": confidence 0.62 under the 0.69 bar
+        # (docs/evaluation.md, "What is out of reach"); strict: fails loudly once answered
         marks=pytest.mark.xfail(reason="tentative at 0.62 < 0.69", strict=True),
     ),
     pytest.param(
@@ -92,7 +93,7 @@ def test_a_compound_question_adds_a_quote_only_for_a_part_that_passes_on_its_own
         (False, True),
     ]
     # each further part's sentence must pass the answer bar on its own
-    _, scored = candidates(real_loaded, q, q, 5)
+    _, scored = candidates(real_loaded, Question.of(q), 5)
     lenient = dataclasses.replace(load_fitted(), answer=0.0)
     strict = dataclasses.replace(load_fitted(), answer=1.01)
     assert len(part_answers(real_loaded, scored, lenient)) == 2
@@ -110,7 +111,7 @@ def test_the_index_stores_word_vectors_for_every_sentence(real_index, real_loade
 
 
 def test_an_index_without_word_vectors_answers_with_the_plain_scorer(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus, _ = fake_index
     assert not (index_dir / VECTORS_FILE).exists()  # the fake model has no word vectors

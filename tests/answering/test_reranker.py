@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa.answering.answer import answer_with_index, candidates
+from qa.answering.question import Question
 from qa.answering.reranker import RERANK_DEPTH, Reranker, load_reranker, reranker_for
 from qa.errors import RerankerError
 from qa.settings import Settings
@@ -41,8 +42,8 @@ def test_a_cross_encoder_loads_and_scores_pairs(tiny_cross_encoder):
 
 def test_its_scores_reach_the_ranking(real_loaded, tiny_cross_encoder):
     r = Reranker(tiny_cross_encoder)
-    _, plain = candidates(real_loaded, QUESTION, QUESTION, 5)
-    _, ranked = candidates(real_loaded, QUESTION, QUESTION, 5, reranker=r)
+    _, plain = candidates(real_loaded, Question.of(QUESTION), 5)
+    _, ranked = candidates(real_loaded, Question.of(QUESTION), 5, reranker=r)
     top = plain.cands[:RERANK_DEPTH]
     own = r.scores(QUESTION, [real_loaded.sentence_text(c.sentence) for c in top])
     expected = [top[i].sentence for i in np.argsort(-own, kind="stable")]

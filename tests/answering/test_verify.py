@@ -8,12 +8,11 @@ import pytest
 from helpers import FakeEmbedder, run_qa
 
 from qa.answering.verify import MAX_VERIFY_CHARS, normalize, span_refs
-from qa.api import verify
+from qa.api import load_index, verify
 from qa.cli import NOT_VERIFIED, main
 from qa.errors import QuestionError
 from qa.index.build import build_index
 from qa.index.embedding import DEFAULT_MODEL
-from qa.index.format import load_index
 
 RATIFIED = "Laos ratified the 2000 UN TIP Protocol in September 2003."
 TIERS = 'placed the country in "Tier 3 Watchlist" in 2018.[3] In 2023 it was placed at Tier 2.[4]'

@@ -51,8 +51,8 @@ def test_the_splits_keep_test_articles_out_of_every_fit():
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, real_embedder):
     """name → (loaded index, questions), each article built once into a temporary folder."""
+    from qa.api import load_index
     from qa.index.build import build_index
-    from qa.index.format import load_index
 
     cache: dict = {}
 

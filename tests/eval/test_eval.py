@@ -125,12 +125,12 @@ def _pooled(scores, share: str, of: str) -> float:
 
 @pytest.mark.slow
 def test_held_out_quality_floors(held_out_scores):
-    """Issue targets on the held-out sets: answer@1 >= 0.90 (reached: see README), abstention
+    """Issue targets on the held-out sets: answer@1 >= 0.90 (see docs/evaluation.md), abstention
     recall >= 0.85, wrongly refused <= 0.05, answers at confidence >= 0.9 wrong <= 5%."""
     s = held_out_scores
     assert _pooled(s, "abstention_recall", "unanswerable") >= 0.85
     assert _pooled(s, "wrongly_refused", "answerable") <= 0.05
-    assert _pooled(s, "answer_at_1", "answerable") >= 0.82  # target 0.90: missed, see README
+    assert _pooled(s, "answer_at_1", "answerable") >= 0.82  # target 0.90: missed (docs/)
     confident = [r for x in s for r in x.reliability if r[0] >= 0.9]
     assert confident and sum(1 for r in confident if not r[1]) <= 0.05 * len(confident)
 

@@ -15,11 +15,11 @@ import pytest
 from helpers import FakeEmbedder, assert_one_line_error, run_qa
 
 from qa.answering.retrieval import retrieve_with_index
+from qa.api import load_index
 from qa.errors import CorpusError
 from qa.index.build import build_index
 from qa.index.chunking import ChunkerSettings, chunk_documents
 from qa.index.embedding import DEFAULT_MODEL
-from qa.index.format import load_index
 from qa.index.sources import read_document
 from qa.readers.document import MAX_SENTENCE_CHARS
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from qa.errors import StaleIndexError
-from qa.index.bm25 import BM25, TOKENIZER, stem, tokenize
+from qa.index.bm25 import BM25
+from qa.index.text import TOKENIZER, stem, tokenize
 
 # A tiny corpus, already tokenized: N = 3 documents of lengths 3, 2 and 4, so avgdl = 3.
 CORPUS = [

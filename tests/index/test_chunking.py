@@ -158,7 +158,7 @@ _sentence = st.builds(
 _paragraph = st.lists(_sentence, min_size=1, max_size=6).map(" ".join)
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(deadline=None, database=None)  # examples: the profile's (conftest)
 @given(
     paragraphs=st.lists(_paragraph, min_size=1, max_size=4),
     max_sentences=st.integers(1, 4),

@@ -16,9 +16,9 @@ import re
 import pytest
 from helpers import FakeEmbedder
 
+from qa.api import load_index
 from qa.errors import ConfigError
 from qa.index.build import build_index
-from qa.index.format import load_index
 from qa.settings import Settings
 
 ARTICLE = "human_trafficking_in_laos.txt"

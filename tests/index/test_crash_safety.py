@@ -29,13 +29,14 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, FakeEmbedder
+from helpers import ROOT, FakeEmbedder, checkout_env
 
 from qa.answering.answer import answer_with_index
 from qa.answering.retrieval import retrieve_with_index
+from qa.api import load_index
 from qa.errors import BuildInProgressError, CorruptIndexError, IndexMissingError
 from qa.index.build import build_index
-from qa.index.format import DATA_FILES, load_index
+from qa.index.format import DATA_FILES
 from qa.index.storage import build_lock
 from qa.index.wordvec import META_FILE, VECTORS_FILE
 
@@ -48,8 +49,7 @@ class Build:
     """A `qa build` subprocess whose stderr is read line by line in the background."""
 
     def __init__(self, corpus, index_dir, *extra, pause_at=None, resume_file=None):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-        env["CI"] = "1"
+        env = checkout_env()
         if pause_at:
             env["QA_TEST_PAUSE_AT"] = pause_at
         if resume_file:

@@ -21,6 +21,7 @@ import qa
 import qa.index.embedding
 import qa.index.format
 from qa.answering.retrieval import rank, retrieve_with_index, sentence_ranking
+from qa.api import load_index
 from qa.errors import (
     BuildInProgressError,
     CorruptIndexError,
@@ -31,7 +32,7 @@ from qa.errors import (
 )
 from qa.index.build import build_index
 from qa.index.chunking import ChunkerSettings, chunk_documents, embed_text
-from qa.index.format import DATA_FILES, load_index
+from qa.index.format import DATA_FILES
 from qa.index.records import FORMAT_VERSION
 from qa.index.storage import build_lock, file_sha256
 from qa.readers import parse_text

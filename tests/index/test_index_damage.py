@@ -17,9 +17,10 @@ from helpers import ARTICLE, FakeEmbedder
 
 import qa
 import qa.index.format
+from qa.api import load_index
 from qa.errors import CorruptIndexError, IndexBusyError, QAError
 from qa.index.build import build_index
-from qa.index.format import DATA_FILES, load_index
+from qa.index.format import DATA_FILES
 
 QUESTION = "How many trafficking cases were investigated in 2007?"
 TESTS = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ import json, os, sys
 sys.path.insert(0, {tests!r})
 from helpers import FakeEmbedder
 import qa
-from qa.index.format import load_index
+from qa.api import load_index
 idx = load_index({index!r}, embedder=FakeEmbedder())
 before = [(q.text, q.refs) for q in qa.answer({question!r}, index=idx).quotes]
 for name in {names!r}:

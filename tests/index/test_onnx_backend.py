@@ -203,8 +203,8 @@ def test_the_cli_query_path_imports_no_torch(real_index):
 @pytest.mark.slow
 def test_gold_answers_are_identical_between_backends(real_index, real_embedder):
     from qa.answering.answer import answer_with_index
+    from qa.api import load_index
     from qa.eval.evaluate import load_questions
-    from qa.index.format import load_index
 
     index_dir, corpus = real_index
     onnx = load_index(index_dir, corpus)
@@ -226,7 +226,7 @@ def test_gold_answers_are_identical_between_backends(real_index, real_embedder):
 def test_the_export_gives_the_question_word_vectors_torch_gives(real_index, real_embedder):
     """The answerer's soft word alignment needs the question's word vectors: the ONNX path must
     give them (the same as torch's), or answers silently use the weaker model without them."""
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.index.wordvec import encode_query
 
     index_dir, corpus = real_index

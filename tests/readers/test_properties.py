@@ -21,7 +21,8 @@ from qa.index.chunking import ChunkerSettings, chunk_document
 from qa.readers import parse_text
 from qa.readers.document import MARK_RE, MARK_RUN_RE
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: How many examples: the hypothesis profile's (conftest: "fast" by default, "thorough" in CI).
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MARKER = re.compile(r"\[(\d{1,4})\]")
 #: Any run of marks (references, pages, notes, tags), a space allowed before each.
 MARK_RUN = re.compile(rf"\s*(?:{MARK_RUN_RE.pattern})")

@@ -17,9 +17,9 @@ import pytest
 from helpers import FakeEmbedder
 
 from qa.answering.answer import answer_with_index
+from qa.api import load_index
 from qa.index.build import build_index
 from qa.index.chunking import chunk_document
-from qa.index.format import load_index
 from qa.index.sources import read_document
 from qa.readers.document import MARK_RE, strip_markers
 

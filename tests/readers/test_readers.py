@@ -237,8 +237,8 @@ def test_index_keeps_pages_notes_and_tags_for_quotes(tmp_path):
     from helpers import DATA, FakeEmbedder
 
     from qa.answering.answer import _quote
+    from qa.api import load_index
     from qa.index.build import build_index
-    from qa.index.format import load_index
     from qa.index.records import FORMAT_VERSION
 
     corpus = tmp_path / "corpus"

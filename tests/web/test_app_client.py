@@ -207,7 +207,7 @@ def test_second_rebuild_is_refused_and_questions_use_the_old_index(
 ):
     import qa.web.state as webapp
     from qa.answering.retrieval import retrieve_with_index
-    from qa.index.format import load_index
+    from qa.api import load_index
 
     index_dir, corpus, _ = fake_index
     old = load_index(index_dir, corpus, embedder=fake_embedder)
@@ -239,7 +239,7 @@ def test_second_rebuild_is_refused_and_questions_use_the_old_index(
 
 
 def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import EMPTY_PROMPT, chat_turn
 
     index_dir, corpus, _ = fake_index
@@ -268,8 +268,8 @@ def test_chat_turn_prompts_refuses_and_escapes(fake_index, fake_embedder):
 def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
     """What the page's events and the JSON API do, called as plain functions."""
     from qa.answering.retrieval import retrieve_with_index
+    from qa.api import load_index
     from qa.errors import QuestionError
-    from qa.index.format import load_index
     from qa.web.state import EMPTY_PROMPT, AppState
 
     index_dir, corpus, _ = fake_index
@@ -382,7 +382,7 @@ def test_web_api_bad_k_is_refused_or_coerced_never_a_crash(client, k, needle):
 
 def test_check_a_quote_handler(app_module, fake_index, fake_embedder):
     """The "Check a quote" tab's handler: the verification as text, a bad input as one line."""
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.handlers import check_quote
     from qa.web.state import AppState
 

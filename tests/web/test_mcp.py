@@ -18,7 +18,7 @@ RATIFIED = "Laos ratified the 2000 UN TIP Protocol in September 2003."
 @pytest.fixture(scope="module")
 def mcp_url(real_index):
     """The web app itself (qa.web.app.build_blocks with mcp=True), launched as --mcp does."""
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web import app
     from qa.web.state import AppState
 
@@ -75,7 +75,7 @@ def test_tools_are_documented_for_gradio():
 def test_tools_refuse_bad_input_with_the_given_error(fake_index):
     from helpers import FakeEmbedder
 
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.mcp_tools import make_tools
 
     index_dir, corpus, _ = fake_index

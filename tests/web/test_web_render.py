@@ -47,7 +47,8 @@ def test_copy_texts_are_the_source_characters_unescaped():
 
 
 def test_markdown_variant_escapes_only_what_would_render_differently():
-    from qa.web.transcript import answer_markdown_of, md
+    from qa.answering.render import md
+    from qa.web.transcript import answer_markdown_of
 
     assert md("A *b* [7][8] <i>x</i> 2_3") == "A \\*b\\* [7][8] \\<i\\>x\\</i\\> 2\\_3"
     assert md("# not a heading") == "\\# not a heading"
@@ -130,7 +131,7 @@ def test_sources_mark_a_quote_in_one_passage_and_say_which_overlap():
 
 
 def test_rebuild_is_refused_too_soon_unless_the_corpus_changed(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import AppState
 
     index_dir, corpus, _ = fake_index
@@ -153,7 +154,7 @@ def test_rebuild_is_refused_too_soon_unless_the_corpus_changed(fake_index, fake_
 
 
 def test_rebuild_is_off_beyond_loopback_unless_allowed(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.settings import Settings
     from qa.web.state import AppState, rebuild_off_reason
 
@@ -169,7 +170,7 @@ def test_rebuild_is_off_beyond_loopback_unless_allowed(fake_index, fake_embedder
 
 
 def test_status_gives_folder_names_unless_asked_for_paths(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import AppState, status_markdown
 
     index_dir, corpus, _ = fake_index
@@ -199,7 +200,7 @@ def test_serve_options_reach_the_settings(app_module):
 
 
 def test_one_conversation_state_clear_forgets_everything(app_module, fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.handlers import history_of, k_changed, open_in_context
     from qa.web.state import AppState
 
@@ -221,7 +222,7 @@ def test_one_conversation_state_clear_forgets_everything(app_module, fake_index,
 
 
 def test_feedback_handler_takes_only_what_the_page_offers(tmp_path, fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.handlers import ask, give_feedback
     from qa.web.state import AppState
 
@@ -262,7 +263,7 @@ def test_the_title_links_to_the_source_when_the_document_gives_its_address(tmp_p
 
 
 def test_rebuilds_skip_files_over_the_configured_size(fake_index, fake_embedder):
-    from qa.index.format import load_index
+    from qa.api import load_index
     from qa.web.state import AppState
 
     index_dir, corpus, _ = fake_index
