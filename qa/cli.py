@@ -124,8 +124,12 @@ def cmd_verify(args, settings: Settings) -> int:
 
 def cmd_serve(args, settings: Settings) -> int:
     from .web.app import serve  # deferred: only serve needs the app (it sets gradio's switches)
+    from .web.ports import port_problem
 
-    return serve(serve_overrides(settings, args), share=args.share)
+    settings = serve_overrides(settings, args)
+    if problem := port_problem(settings.host, settings.port):  # before building the index
+        raise ConfigError(problem)
+    return serve(settings, share=args.share)
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:

@@ -120,4 +120,3 @@ if RetrieversIntegrationTests is not None:
         @property
         def retriever_query_example(self) -> str:
             return SHELTER
-

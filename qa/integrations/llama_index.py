@@ -4,7 +4,8 @@ Example:
     >>> from qa.integrations.llama_index import QARetriever
     >>> retriever = QARetriever(similarity_top_k=3)  # doctest: +SKIP
     >>> nodes = retriever.retrieve("Who runs the long-term shelter?")  # doctest: +SKIP
-    >>> nodes[0].node.metadata["refs"], nodes[0].score > 0, nodes[0].node.ref_doc_id  # doctest: +SKIP
+    >>> top = nodes[0]  # doctest: +SKIP
+    >>> top.node.metadata["refs"], top.score > 0, top.node.ref_doc_id  # doctest: +SKIP
     ([2], True, 'human_trafficking_in_laos')
 """
 
