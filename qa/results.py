@@ -35,6 +35,9 @@ class Quote:
         notes: the source's notes on the quoted sentences, label → text (``{"a": "…"}``).
         tags: the source's maintenance tags on them (``("citation needed",)``).
         unsourced: the source marks a quoted claim as needing a citation.
+        written: the quote as the source writes it, with the marks inside it and the run
+            that closes it, spacing included (``document_text[start:span_end]``, e.g.
+            ``"… in September 2003.[1]"``); empty for a Quote made without a document.
     """
 
     text: str
@@ -49,6 +52,7 @@ class Quote:
     notes: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     unsourced: bool = False
+    written: str = ""
 
 
 @dataclass(frozen=True)

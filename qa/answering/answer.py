@@ -260,6 +260,7 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
         notes=notes,
         tags=tuple(tags),
         unsourced=any(is_unsourced_tag(t) for t in tags),
+        written=doc.text[first.start : last.span_end],
     )
 
 

@@ -3,6 +3,7 @@ verifications as text."""
 
 from __future__ import annotations
 
+from ..readers.sentences import MARK_RE
 from ..results import Answer, Quote, Verification
 
 #: The label of a tentative answer: it is the closest the text comes, not an answer.
@@ -13,6 +14,28 @@ def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
     """``(7, 8, 9)`` → ``[7][8][9]``; with ``pages={2: "14"}``, ``(2,)`` → ``[2]: 14``."""
     pages = pages or {}
     return "".join(f"[{r}]: {pages[r]} " if r in pages else f"[{r}]" for r in refs).rstrip()
+
+
+def as_written(q: Quote) -> str:
+    """The quote with its reference markers exactly where and as the source writes them.
+
+    ``Quote.written`` is the source's own text, marks included (``"… 2003.[1]"``, never
+    ``"… 2003. [1]"``). A number the quote carries that no marker inside it shows (the
+    sentence is covered by a marker later in its paragraph) follows after a space, as it is
+    not written there; a Quote without ``written`` shows all its numbers that way.
+
+    Example:
+        >>> q = Quote("It was ratified in 2003.", (1,), "d", "", 0, 24, 1.0,
+        ...           written="It was ratified in 2003.[1]")
+        >>> as_written(q)
+        'It was ratified in 2003.[1]'
+        >>> as_written(Quote("Rivers flood.", (2,), "d", "", 0, 13, 1.0, written="Rivers flood."))
+        'Rivers flood. [2]'
+    """
+    text = q.written or q.text
+    shown = {int(m.group("num")) for m in MARK_RE.finditer(text) if m.group("num")}
+    rest = tags(tuple(r for r in q.refs if r not in shown), q.pages)
+    return f"{text} {rest}" if rest else text
 
 
 def claim_marks(q: Quote) -> list[str]:
@@ -47,7 +70,7 @@ def why_not(reasons: list[str]) -> str:
 def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
     lines: list[str] = []
     for q in ans.quotes:
-        lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
+        lines.append(_blockquote(as_written(q)))
         lines.append(f"> — *{_where(q, multi_doc)}*")
         lines.extend(f"> *{m}*" for m in claim_marks(q))
         lines.append("")
