@@ -83,6 +83,8 @@ class Answer:
             answers shown at 0.9 or more, 95% or more were right on held-out questions).
         reasons: when not found, what the closest passage lacks that the question needs
             ("never mentions Thailand"); empty when it was judged too far from the question.
+        unanswered: the parts of a compound question ("…, and which article bans it?") that
+            the text does not answer, as asked; the rendering says so, never dropping one.
     """
 
     question: str
@@ -95,6 +97,7 @@ class Answer:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
     outcome: str = "not_found"
+    unanswered: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # ``found`` and ``outcome`` say the same thing: an Answer made with found=True only

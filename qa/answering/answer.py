@@ -191,8 +191,9 @@ def _part_picks(parts: list[Scored], depth: int = 8) -> list[_Candidate]:
 
 def part_answers(
     index: LoadedIndex, scored: Scored, fitted: Fitted, reranker: Reranker | None = None
-) -> list[int]:
-    """The sentence rows to quote, in the order of the question's parts.
+) -> tuple[list[int], set[int]]:
+    """The sentence rows to quote, in the order of the question's parts, and the parts (by
+    position) that they answer.
 
     The best sentence for the whole question is always quoted (the verdict was about it). For
     a compound question ("How many were brought home, and how many are still in centres?")
@@ -202,7 +203,7 @@ def part_answers(
     best = scored.cands[0].sentence
     texts = question_parts(scored.view.text)
     if len(texts) < 2:
-        return [best]
+        return [best], {0}
     pool = [(c.sentence, c.passage_rank) for c in scored.cands]
     words = sentence_words(index)
     parts = []
@@ -224,7 +225,56 @@ def part_answers(
         variant = "words" if part.view.words is not None and words is not None else "plain"
         if confidence(ev.features, fitted, variant) >= fitted.answer:
             chosen[pick.sentence] = i
-    return sorted(chosen, key=lambda si: (chosen[si], si))
+    return sorted(chosen, key=lambda si: (chosen[si], si)), set(chosen.values())
+
+
+@dataclass
+class PartAnswers:
+    """What the parts of a compound question get when each is asked on its own.
+
+    Attributes:
+        rows: the sentences to quote for the parts that are answered, in the parts' order.
+        unanswered: the parts the text does not answer, as asked.
+        confidences: the confidence of each answered part.
+        scores: the scorer's logit of each quoted row.
+    """
+
+    rows: list[int] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    confidences: list[float] = field(default_factory=list)
+    scores: dict[int, float] = field(default_factory=dict)
+
+
+def answer_parts(
+    index: LoadedIndex,
+    parts: list[str],
+    covered: set[int],
+    quoted: list[int],
+    k: int,
+    fitted: Fitted,
+    reranker: Reranker | None = None,
+) -> PartAnswers:
+    """Ask each part that no quote answers yet (not in ``covered``) on its own.
+
+    A part gets its own retrieval: the passages found for the whole question may say nothing
+    about it ("…, and which penal code article bans trafficking?"). Its best sentence is quoted
+    when it reaches the answer threshold (a sentence already in ``quoted`` answers it as it
+    stands); otherwise the part is named as unanswered, so that no part is dropped silently.
+    """
+    out = PartAnswers()
+    for i, part in enumerate(parts):
+        if i in covered:
+            continue
+        _, scored = candidates(index, part, part, k, fitted, reranker)
+        if scored.cands and scored.confidence >= fitted.answer:
+            best = scored.cands[0]
+            if best.sentence not in quoted:
+                out.rows.append(best.sentence)
+            out.confidences.append(scored.confidence)
+            out.scores[best.sentence] = best.score
+        else:
+            out.unanswered.append(part if part[-1:] in "?.!" else part + "?")
+    return out
 
 
 def _best_part(si: int, parts: list[Scored]) -> int:
@@ -313,15 +363,29 @@ def answer_with_index(
     ans.outcome = outcome
     if outcome != "answered":
         ans.reasons = list(scored.evidence.reasons)
-    if outcome != "not_found":
-        by_row = {c.sentence: c.score for c in scored.cands}
-        if outcome == "answered":
-            rows = part_answers(index, scored, fitted, reranker)
-        else:
-            rows = [scored.cands[0].sentence]
+    rows: list[int] = []
+    covered: set[int] = set()
+    if outcome == "answered":
+        rows, covered = part_answers(index, scored, fitted, reranker)
+    elif outcome == "tentative":
+        rows = [scored.cands[0].sentence]
+    scores = {c.sentence: c.score for c in scored.cands}
+    parts = question_parts(question) if scored.cands else []
+    if len(parts) > 1:  # a compound question: each part is answered, or named as not answered
+        quoted = rows if outcome == "answered" else []
+        split = answer_parts(index, parts, covered, quoted, k, fitted, reranker)
+        if split.confidences or outcome == "answered":
+            if outcome != "answered":  # the whole was not answered, but a part on its own is
+                rows, ans.reasons = [], []
+                ans.confidence = round(min(split.confidences), 4)
+            rows = list(dict.fromkeys(rows + split.rows))
+            outcome = ans.outcome = "answered"
+            ans.unanswered = split.unanswered
+            scores.update(split.scores)
+    if rows:
         anchors, taken = question_anchors(question), set(rows)
         groups = [quote_group(index, si, anchors, taken) for si in rows]
-        ans.quotes = [_quote(index, g, max(by_row.get(s, 0.0) for s in g)) for g in groups]
+        ans.quotes = [_quote(index, g, max(scores.get(s, 0.0) for s in g)) for g in groups]
         ans.references = _references(index, ans.quotes)
         ans.found = outcome == "answered"
     ans.markdown = render_markdown(ans, multi_doc=len(index.docs) > 1)

@@ -10,6 +10,10 @@ from ..results import Answer, Quote, Verification
 TENTATIVE = "**The text may not answer this.** The closest it comes"
 
 
+#: Opens the line naming a part of a compound question that the text does not answer.
+UNANSWERED = "**The text does not answer this part:**"
+
+
 def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
     """``(7, 8, 9)`` → ``[7][8][9]``; with ``pages={2: "14"}``, ``(2,)`` → ``[2]: 14``."""
     pages = pages or {}
@@ -73,6 +77,9 @@ def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
         lines.append(_blockquote(as_written(q)))
         lines.append(f"> — *{_where(q, multi_doc)}*")
         lines.extend(f"> *{m}*" for m in claim_marks(q))
+        lines.append("")
+    for part in ans.unanswered:  # a compound question's part: said, never dropped
+        lines.append(f"{UNANSWERED} {part}")
         lines.append("")
     if notes_of(ans):
         lines.append("**Notes**")
