@@ -88,7 +88,7 @@ def test_unanswered_parts_and_tentative_answers_are_said_at_the_terminal():
     ans.unanswered = ["which article bans it?"]
     out = io.StringIO()
     print_answer(ans, file=out)
-    assert "The text does not answer this part: which article bans it?" in out.getvalue()
+    assert "No quote answers this part: which article bans it?" in out.getvalue()
     ans.found, ans.outcome, ans.confidence = False, "tentative", 0.5
     out = io.StringIO()
     print_answer(ans, file=out)

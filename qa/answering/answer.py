@@ -6,130 +6,47 @@ it. A calibrated model of the evidence (``qa.answering.abstention``) gives the p
 quote is right, which decides the outcome: "answered" (the quote is the answer), "tentative"
 (shown, clearly labelled, as the closest the text comes) or "not_found". A further quote is
 added only for another part of a compound question, and only when it passes the same bar on
-its own: nothing is quoted because it merely scored well.
+its own: nothing is quoted because it merely scored well; a part that gets none is named
+(``qa.answering.compound``).
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from ..index.bm25 import stem, tokenize
 from ..index.loaded import LoadedIndex
-from ..index.wordvec import SentenceWords, Words, encode_query, sentence_words
 from ..readers.document import is_unsourced_tag
-from ..results import Answer, Evidence, Passage, Quote, Reference
-from .abstention import NO_EVIDENCE, assess, confidence
-from .features import FEATURES, QuestionView, candidate_features
+from ..results import Answer, Quote, Reference
+from .candidates import (  # re-exported: evaluation and tests reach them through this module
+    LONE_MARGIN,
+    POOL_PASSAGES,
+    Scored,
+    _Candidate,
+    candidates,
+    own_words,
+    pool_rows,
+    score_view,
+)
+from .compound import answer_parts, part_answers, unanswered
 from .names import known_token, named_terms
 from .question import check_k, clean_history, clean_question, question_parts, resolve_query
 from .render import render_markdown
 from .reranker import Reranker
-from .retrieval import depth_for, passage, rank
 from .scorer import Fitted, fitted_for
 
-#: Sentences of this many top passages are candidates (at least k): 8 holds an answering
-#: sentence for 97% of answerable questions across the four articles, 5 for 95%.
-POOL_PASSAGES = 8
+__all__ = [
+    "LONE_MARGIN", "POOL_PASSAGES", "Scored", "_Candidate", "answer_parts", "answer_with_index",
+    "candidates", "outcome_of", "own_words", "part_answers", "pool_rows", "question_anchors",
+    "quote_group", "score_view",
+]  # fmt: skip
+
 MAX_SENTENCES_PER_QUOTE = 3
-#: The margin feature of a lone candidate (no runner-up to beat).
-LONE_MARGIN = 5.0
 
 _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
     r"The same|An additional)\b"
 )
-
-
-@dataclass
-class _Candidate:
-    sentence: int  # row in index.sentences
-    passage_rank: int
-    dense: float
-    score: float  # the fitted scorer's logit
-    row: np.ndarray  # the candidate's FEATURES
-    rerank: float | None = None  # the cross-encoder's score, with a re-ranker
-
-
-@dataclass
-class Scored:
-    """A question (or part) with its candidates, best first, and the verdict on the best."""
-
-    view: QuestionView
-    cands: list[_Candidate]
-    evidence: Evidence = field(default_factory=lambda: NO_EVIDENCE)
-    confidence: float = 0.0
-
-
-def pool_rows(index: LoadedIndex, passages: list[Passage]) -> list[tuple[int, int]]:
-    """(sentence row, passage rank) of every sentence of ``passages``, first occurrence."""
-    seen: dict[int, int] = {}
-    for pos, p in enumerate(passages):
-        for si in index.chunks[p.chunk].sentences:
-            seen.setdefault(si, pos)
-    return list(seen.items())
-
-
-def score_view(
-    index: LoadedIndex,
-    view: QuestionView,
-    qvec: np.ndarray,
-    pool: list[tuple[int, int]],
-    fitted: Fitted,
-    words: SentenceWords | None,
-    reranker: Reranker | None = None,
-) -> Scored:
-    """Score the pool for one question (or part), judge the best, and say how sure we are."""
-    variant = "words" if view.words is not None and words is not None else "plain"
-    rows = [si for si, _ in pool]
-    X = candidate_features(index, view, qvec, rows, words if variant == "words" else None)
-    logits = fitted.scorer[variant].logits(X, FEATURES) if rows else np.zeros(0)
-    cands = [
-        _Candidate(si, pos, float(X[i, 0]), float(logits[i]), X[i])
-        for i, (si, pos) in enumerate(pool)
-    ]
-    cands.sort(key=lambda c: (-c.score, c.sentence))
-    if reranker is not None and cands:
-        cands = reranker.reorder(view.text, cands, [index.sentence_text(c.sentence) for c in cands])
-    scored = Scored(view, cands)
-    if cands:
-        best = cands[0]
-        margin = best.score - max((c.score for c in cands[1:]), default=best.score - LONE_MARGIN)
-        scored.evidence = assess(index, view, best.sentence, best.row, best.score, margin, words)
-    scored.confidence = confidence(scored.evidence.features, fitted, variant)
-    return scored
-
-
-def own_words(words: Words | None, question: str, query: str) -> Words | None:
-    return words.since(len(query) - len(question)) if words is not None else None
-
-
-def candidates(
-    index: LoadedIndex,
-    question: str,
-    query: str,
-    k: int,
-    fitted: Fitted | None = None,
-    reranker: Reranker | None = None,
-) -> tuple[list[Passage], Scored]:
-    """The top-k passages for ``query`` and the question's scored candidates with a verdict.
-
-    One model call: the query's vector and its words' vectors come from the same pass.
-    """
-    fitted = fitted or fitted_for(index.manifest.model)
-    qvec, qwords = encode_query(index, query)
-    ranked, _ = rank(index, query, depth_for(k), qvec=qvec)
-    pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
-    passages = [passage(index, r) for r in ranked[:k]]
-    words = sentence_words(index) if qwords is not None else None
-    view = QuestionView.of(index, question, query, own_words(qwords, question, query))
-    return passages, score_view(index, view, qvec, pool, fitted, words, reranker)
-
-
-# ------------------------------------------------------------------------------- selection
 
 
 def question_anchors(question: str) -> set[str]:
@@ -174,113 +91,6 @@ def quote_group(index: LoadedIndex, si: int, anchors: set[str], taken: set[int])
         g.sort()
     taken.update(g)
     return g
-
-
-def _part_picks(parts: list[Scored], depth: int = 8) -> list[_Candidate]:
-    """One distinct sentence per part, maximising the summed scores."""
-    tops = [p.cands[:depth] for p in parts]
-    best, best_total = None, -np.inf
-    for combo in itertools.product(*tops):
-        if len({c.sentence for c in combo}) < len(combo):
-            continue
-        total = sum(c.score for c in combo)
-        if total > best_total:
-            best, best_total = combo, total
-    return list(best) if best else [p.cands[0] for p in parts]
-
-
-def part_answers(
-    index: LoadedIndex, scored: Scored, fitted: Fitted, reranker: Reranker | None = None
-) -> tuple[list[int], set[int]]:
-    """The sentence rows to quote, in the order of the question's parts, and the parts (by
-    position) that they answer.
-
-    The best sentence for the whole question is always quoted (the verdict was about it). For
-    a compound question ("How many were brought home, and how many are still in centres?")
-    each part is encoded (one model call per part) and scored over the same candidates, and
-    another part's sentence is added only when its own confidence reaches the answer threshold.
-    """
-    best = scored.cands[0].sentence
-    texts = question_parts(scored.view.text)
-    if len(texts) < 2:
-        return [best], {0}
-    pool = [(c.sentence, c.passage_rank) for c in scored.cands]
-    words = sentence_words(index)
-    parts = []
-    for text in texts:
-        pvec, pwords = encode_query(index, text)
-        view = QuestionView.of(index, text, text, pwords if words is not None else None)
-        parts.append(score_view(index, view, pvec, pool, fitted, words, reranker))
-    picks = _part_picks(parts)
-    picked = {p.sentence for p in picks}
-    chosen = {best: _best_part(best, parts)}
-    for i, (part, pick) in enumerate(zip(parts, picks, strict=True)):
-        if pick.sentence in chosen:
-            continue
-        # judge the sentence quoted for this part against those no other part quotes: the
-        # answer to "how many remained?" is no rival of the answer to "how many came home?"
-        rivals = [c.score for c in part.cands if c.sentence not in picked]
-        margin = pick.score - max(rivals, default=pick.score - LONE_MARGIN)
-        ev = assess(index, part.view, pick.sentence, pick.row, pick.score, margin, words)
-        variant = "words" if part.view.words is not None and words is not None else "plain"
-        if confidence(ev.features, fitted, variant) >= fitted.answer:
-            chosen[pick.sentence] = i
-    return sorted(chosen, key=lambda si: (chosen[si], si)), set(chosen.values())
-
-
-@dataclass
-class PartAnswers:
-    """What the parts of a compound question get when each is asked on its own.
-
-    Attributes:
-        rows: the sentences to quote for the parts that are answered, in the parts' order.
-        unanswered: the parts the text does not answer, as asked.
-        confidences: the confidence of each answered part.
-        scores: the scorer's logit of each quoted row.
-    """
-
-    rows: list[int] = field(default_factory=list)
-    unanswered: list[str] = field(default_factory=list)
-    confidences: list[float] = field(default_factory=list)
-    scores: dict[int, float] = field(default_factory=dict)
-
-
-def answer_parts(
-    index: LoadedIndex,
-    parts: list[str],
-    covered: set[int],
-    quoted: list[int],
-    k: int,
-    fitted: Fitted,
-    reranker: Reranker | None = None,
-) -> PartAnswers:
-    """Ask each part that no quote answers yet (not in ``covered``) on its own.
-
-    A part gets its own retrieval: the passages found for the whole question may say nothing
-    about it ("…, and which penal code article bans trafficking?"). Its best sentence is quoted
-    when it reaches the answer threshold (a sentence already in ``quoted`` answers it as it
-    stands); otherwise the part is named as unanswered, so that no part is dropped silently.
-    """
-    out = PartAnswers()
-    for i, part in enumerate(parts):
-        if i in covered:
-            continue
-        _, scored = candidates(index, part, part, k, fitted, reranker)
-        if scored.cands and scored.confidence >= fitted.answer:
-            best = scored.cands[0]
-            if best.sentence not in quoted:
-                out.rows.append(best.sentence)
-            out.confidences.append(scored.confidence)
-            out.scores[best.sentence] = best.score
-        else:
-            out.unanswered.append(part if part[-1:] in "?.!" else part + "?")
-    return out
-
-
-def _best_part(si: int, parts: list[Scored]) -> int:
-    """The part whose scores rank sentence ``si`` highest (where its quote belongs)."""
-    ranks = [next((r for r, c in enumerate(p.cands) if c.sentence == si), 99) for p in parts]
-    return int(np.argmin(ranks))
 
 
 def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
@@ -380,11 +190,12 @@ def answer_with_index(
                 ans.confidence = round(min(split.confidences), 4)
             rows = list(dict.fromkeys(rows + split.rows))
             outcome = ans.outcome = "answered"
-            ans.unanswered = split.unanswered
             scores.update(split.scores)
     if rows:
         anchors, taken = question_anchors(question), set(rows)
         groups = [quote_group(index, si, anchors, taken) for si in rows]
+        if len(parts) > 1 and outcome == "answered":
+            ans.unanswered = unanswered(index, split, [si for g in groups for si in g], fitted)
         ans.quotes = [_quote(index, g, max(scores.get(s, 0.0) for s in g)) for g in groups]
         ans.references = _references(index, ans.quotes)
         ans.found = outcome == "answered"

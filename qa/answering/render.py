@@ -10,8 +10,9 @@ from ..results import Answer, Quote, Verification
 TENTATIVE = "**The text may not answer this.** The closest it comes"
 
 
-#: Opens the line naming a part of a compound question that the text does not answer.
-UNANSWERED = "**The text does not answer this part:**"
+#: Opens the line naming a part of a compound question that no quote answers (the scorer did
+#: not find its answer with enough confidence; the text may still say it elsewhere).
+UNANSWERED = "**No quote answers this part:**"
 
 
 def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:

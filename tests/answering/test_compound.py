@@ -8,6 +8,7 @@ import pytest
 from helpers import FakeEmbedder
 
 import qa.answering.answer as answering
+import qa.answering.compound as compound
 from qa.answering.answer import Scored, _Candidate, answer_with_index
 from qa.answering.render import render_markdown
 from qa.answering.scorer import Fitted
@@ -38,6 +39,7 @@ def _stub_candidates(monkeypatch, idx, verdicts: dict[str, tuple[str, float]]) -
         return [], Scored(view=None, cands=[cand], confidence=conf)  # type: ignore[arg-type]
 
     monkeypatch.setattr(answering, "candidates", candidates)
+    monkeypatch.setattr(compound, "candidates", candidates)
 
 
 def test_a_part_the_whole_question_missed_is_answered_on_its_own(idx, monkeypatch):
@@ -72,8 +74,26 @@ def test_a_part_the_text_does_not_answer_is_named(idx, monkeypatch):
     ans = answer_with_index(idx, question, fitted=FITTED)
     assert ans.outcome == "answered" and len(ans.quotes) == 1
     assert ans.unanswered == [ARTICLE]
-    assert f"**The text does not answer this part:** {ARTICLE}" in ans.markdown
+    assert f"**No quote answers this part:** {ARTICLE}" in ans.markdown
     assert ans.to_dict()["unanswered"] == [ARTICLE]
+
+
+def test_a_part_whose_best_sentence_is_already_quoted_is_not_named(idx, monkeypatch):
+    """One sentence can answer both halves: its part is then answered by the quote shown."""
+    question = f"{RATIFY}, and when was it signed?"
+    _stub_candidates(
+        monkeypatch,
+        idx,
+        {
+            question: ("Laos ratified the 2000", 0.93),
+            RATIFY: ("Laos ratified the 2000", 0.93),
+            "when was it signed?": ("Laos ratified the 2000", 0.3),
+        },
+    )
+    monkeypatch.setattr(compound, "part_answers", lambda *a, **kw: ([_row(idx, "Laos ra")], {0}))
+    monkeypatch.setattr(answering, "part_answers", compound.part_answers)
+    ans = answer_with_index(idx, question, fitted=FITTED)
+    assert ans.outcome == "answered" and len(ans.quotes) == 1 and ans.unanswered == []
 
 
 def test_no_part_answered_leaves_the_whole_verdict(idx, monkeypatch):
@@ -96,7 +116,7 @@ def test_markdown_names_each_unanswered_part():
     ans = Answer("q", True, [q], unanswered=["which article bans it?", "who signed it?"])
     md = render_markdown(ans)
     assert md.index("It was ratified.[1]") < md.index("which article bans it?")
-    assert md.count("The text does not answer this part:") == 2
+    assert md.count("No quote answers this part:") == 2
 
 
 @pytest.mark.slow
