@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for newcomers and CI:
 #   ./run.sh app    set up .venv (first time only) and start the web UI on 127.0.0.1:7860
+#   ./run.sh qa …   set up .venv, then run the `qa` command (.venv/bin/qa …)
 #   ./run.sh test   set up .venv, lint, and run the whole test suite: the fast lane first
 #                   (no slow, no browser tests), then the slow and browser tests; with
 #                   arguments, pytest runs with them instead (e.g. ./run.sh test tests/index)
@@ -32,14 +33,27 @@ setup() {
   fi
 }
 
+# A taken port is one line at once, before minutes of install and index building; the check
+# is stdlib-only Python, so it runs before .venv exists.
+check_port() {
+  "$PY" qa/web/ports.py "$@"
+}
+
 cmd=${1:-app}
 shift || true
 case "$cmd" in
   setup) setup ;;
   app)
+    check_port "$@"
     setup
     export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
     exec .venv/bin/python app.py "$@"
+    ;;
+  qa)
+    if [[ "${1:-}" == serve ]]; then check_port "${@:2}"; fi
+    setup
+    export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False
+    exec .venv/bin/qa "$@"
     ;;
   test)
     setup
@@ -60,5 +74,5 @@ case "$cmd" in
       .venv/bin/python -m pytest -q -m "slow or browser"
     fi
     ;;
-  *) echo "usage: ./run.sh [app|test|setup]" >&2; exit 2 ;;
+  *) echo "usage: ./run.sh [app|qa …|test|setup]" >&2; exit 2 ;;
 esac

@@ -31,6 +31,7 @@ from .index.loaded import LoadedIndex
 from .index.onnx_embedding import cache_dir_for
 from .results import Passage
 from .settings import Settings, add_serve_arguments, serve_overrides
+from .terminal import print_answer
 
 #: Exit code of `qa verify` when the text is not verbatim or a claimed [n] is not the source's.
 NOT_VERIFIED = 3
@@ -107,7 +108,9 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         ans = answer_with_index(idx, args.question, k=args.k, history=args.history or None)
     if args.json:
         print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=2))
-    else:
+    elif sys.stdout.isatty() and not args.markdown:  # a person reads it: formatted
+        print_answer(ans, multi_doc=len(idx.docs) > 1)
+    else:  # piped or asked for: the Markdown, as the API's `markdown` field holds it
         print(ans.markdown)
     _note_backend(idx, settings)
     return 0
@@ -127,8 +130,12 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .web.app import serve  # deferred: only serve needs the app (it sets gradio's switches)
+    from .web.ports import port_problem
 
-    return serve(serve_overrides(settings, args), share=args.share)
+    settings = serve_overrides(settings, args)
+    if problem := port_problem(settings.host, settings.port):  # before building the index
+        raise ConfigError(problem)
+    return serve(settings, share=args.share)
 
 
 def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
@@ -168,6 +175,11 @@ def build_parser(settings: Settings | None = None) -> argparse.ArgumentParser:
     a.add_argument("-k", type=int, default=5, help="passages to draw quotes from (1-50)")
     a.add_argument("--history", action="append", help="a previous question (repeatable)")
     a.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    a.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print Markdown even to a terminal (the default when output is piped)",
+    )
     a.add_argument("--reranker", metavar="DIR", help="a cross-encoder directory ($QA_RERANKER)")
     a.set_defaults(func=cmd_ask)
 

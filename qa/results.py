@@ -38,6 +38,9 @@ class Quote:
         answer_start, answer_end: the words of the quote that answer the question (offsets
             into the document's text, inside ``start``–``end``), or None: a mark on the
             verbatim quote, never a change to it.
+        written: the quote as the source writes it, with the marks inside it and the run
+            that closes it, spacing included (``document_text[start:span_end]``, e.g.
+            ``"… in September 2003.[1]"``); empty for a Quote made without a document.
     """
 
     text: str
@@ -52,6 +55,7 @@ class Quote:
     notes: dict[str, str] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     unsourced: bool = False
+    written: str = ""
     answer_start: int | None = None
     answer_end: int | None = None
 
@@ -91,6 +95,8 @@ class Answer:
             answers shown at 0.9 or more, 95% or more were right on held-out questions).
         reasons: when not found, what the closest passage lacks that the question needs
             ("never mentions Thailand"); empty when it was judged too far from the question.
+        unanswered: the parts of a compound question ("…, and which article bans it?") that
+            the text does not answer, as asked; the rendering says so, never dropping one.
     """
 
     question: str
@@ -103,6 +109,7 @@ class Answer:
     confidence: float = 0.0
     reasons: list[str] = field(default_factory=list)
     outcome: str = "not_found"
+    unanswered: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # ``found`` and ``outcome`` say the same thing: an Answer made with found=True only

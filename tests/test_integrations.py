@@ -64,3 +64,59 @@ def test_bad_k_is_the_usual_question_error(idx):
 
     with pytest.raises(QuestionError, match="k must be"):
         QARetriever(k=0, index=idx).invoke(SHELTER)
+
+
+# ------------------------------------------------- the frameworks' own conventions (issue 21)
+
+
+def test_langchain_per_call_k_wins_over_the_constructor(idx):
+    pytest.importorskip("langchain_core")
+    from qa.integrations.langchain import QARetriever
+
+    retriever = QARetriever(k=3, index=idx)
+    assert len(retriever.invoke(SHELTER, k=1)) == 1
+    assert len(retriever.invoke(SHELTER)) == 3  # the call's k did not stick
+
+
+def test_llama_index_similarity_top_k_source_relationship_and_prompt_metadata(idx):
+    pytest.importorskip("llama_index.core")
+    from llama_index.core.schema import MetadataMode
+
+    from qa.integrations.llama_index import QARetriever
+
+    nodes = QARetriever(similarity_top_k=2, index=idx).retrieve(SHELTER)
+    assert len(nodes) == 2 and QARetriever(k=1, index=idx).similarity_top_k == 1
+    node = nodes[0].node
+    assert node.ref_doc_id == node.metadata["doc_id"]
+    shown = node.get_content(metadata_mode=MetadataMode.LLM)
+    assert "section:" in shown and "references:" not in shown and node.text in shown
+
+
+try:
+    from langchain_tests.integration_tests import RetrieversIntegrationTests
+except ImportError:  # the dev extra brings it; without it these tests are not collected
+    RetrieversIntegrationTests = None
+
+
+if RetrieversIntegrationTests is not None:
+
+    class TestLangChainStandard(RetrieversIntegrationTests):
+        """LangChain's own standard retriever tests, over an index built with the fake embedder."""
+
+        @pytest.fixture(autouse=True)
+        def _index(self, idx):
+            self._idx = idx
+
+        @property
+        def retriever_constructor(self):
+            from qa.integrations.langchain import QARetriever
+
+            return QARetriever
+
+        @property
+        def retriever_constructor_params(self) -> dict:
+            return {"index": self._idx}
+
+        @property
+        def retriever_query_example(self) -> str:
+            return SHELTER

@@ -6,145 +6,49 @@ it. A calibrated model of the evidence (``qa.answering.abstention``) gives the p
 quote is right, which decides the outcome: "answered" (the quote is the answer), "tentative"
 (shown, clearly labelled, as the closest the text comes) or "not_found". A further quote is
 added only for another part of a compound question, and only when it passes the same bar on
-its own: nothing is quoted because it merely scored well.
+its own: nothing is quoted because it merely scored well; a part that gets none is named
+(``qa.answering.compound``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import re
-from dataclasses import dataclass, field
-
-import numpy as np
 
 from ..index.loaded import LoadedIndex
 from ..index.text import tokenize
-from ..index.wordvec import SentenceWords, Words, encode_query, sentence_words
 from ..readers.document import is_unsourced_tag
-from ..results import Answer, Evidence, Passage, Quote, Reference
-from . import answerhood
-from .abstention import NO_EVIDENCE, assess, confidence
-from .features import FEATURES, QuestionView, candidate_features
+from ..results import Answer, Quote, Reference
+from .candidates import (  # re-exported: evaluation and tests reach them through this module
+    LONE_MARGIN,
+    POOL_PASSAGES,
+    Scored,
+    _Candidate,
+    candidates,
+    own_words,
+    pool_rows,
+    score_view,
+)
+from .compound import answer_parts, part_answers, unanswered
 from .names import known_token
 from .question import Question, check_k, clean_history, clean_question, resolve_query
 from .render import render_markdown
 from .reranker import Reranker
-from .retrieval import depth_for, passage, rank
 from .scorer import Fitted, fitted_for
 from .span import answer_span
 
-#: Sentences of this many top passages are candidates (at least k): 8 holds an answering
-#: sentence for 97% of answerable questions across the four articles, 5 for 95%.
-POOL_PASSAGES = 8
+__all__ = [
+    "LONE_MARGIN", "POOL_PASSAGES", "Scored", "_Candidate", "answer_parts", "answer_with_index",
+    "candidates", "outcome_of", "own_words", "part_answers", "pool_rows", "quote_group",
+    "score_view",
+]  # fmt: skip
+
 MAX_SENTENCES_PER_QUOTE = 3
-#: The margin feature of a lone candidate (no runner-up to beat).
-LONE_MARGIN = 5.0
 
 _ANAPHOR_RE = re.compile(
     r"^(?:It|Its|This|That|These|Those|They|Their|Them|He|She|His|Her|Such|The event|"
     r"The same|An additional)\b"
 )
-
-
-@dataclass
-class _Candidate:
-    sentence: int  # row in index.sentences
-    passage_rank: int
-    dense: float
-    score: float  # the fitted scorer's logit
-    row: np.ndarray  # the candidate's FEATURES
-    rerank: float | None = None  # the cross-encoder's score, with a re-ranker
-
-
-@dataclass
-class Scored:
-    """A question (or part) with its candidates, best first, and the verdict on the best."""
-
-    view: QuestionView
-    cands: list[_Candidate]
-    evidence: Evidence = field(default_factory=lambda: NO_EVIDENCE)
-    confidence: float = 0.0
-
-
-def pool_rows(index: LoadedIndex, passages: list[Passage]) -> list[tuple[int, int]]:
-    """(sentence row, passage rank) of every sentence of ``passages``, first occurrence."""
-    seen: dict[int, int] = {}
-    for pos, p in enumerate(passages):
-        for si in index.chunks[p.chunk].sentences:
-            seen.setdefault(si, pos)
-    return list(seen.items())
-
-
-def score_view(
-    index: LoadedIndex,
-    view: QuestionView,
-    qvec: np.ndarray,
-    pool: list[tuple[int, int]],
-    fitted: Fitted,
-    words: SentenceWords | None,
-    reranker: Reranker | None = None,
-) -> Scored:
-    """Score the pool for one question (or part), judge the best, and say how sure we are."""
-    variant = "words" if view.words is not None and words is not None else "plain"
-    rows = [si for si, _ in pool]
-    X = candidate_features(index, view, qvec, rows, words if variant == "words" else None)
-    logits = fitted.scorer[variant].logits(X, FEATURES) if rows else np.zeros(0)
-    model = None
-    if variant == "words" and "answerhood" in fitted.scorer and index.use_answerhood:
-        model = answerhood.shipped()
-    col = None
-    if model is not None and rows:  # the cross-encoder reads the first stage's best few
-        col = answerhood.score(model, index, view.question.query, rows, logits)
-        X = answerhood.extend(X, col)
-        variant = "answerhood"
-        logits = fitted.scorer[variant].logits(X, FEATURES + answerhood.FEATURES)
-    cands = [
-        _Candidate(si, pos, float(X[i, 0]), float(logits[i]), X[i])
-        for i, (si, pos) in enumerate(pool)
-    ]
-    cands.sort(key=lambda c: (-c.score, c.sentence))
-    if reranker is not None and cands:
-        cands = reranker.reorder(view.text, cands, [index.sentence_text(c.sentence) for c in cands])
-    scored = Scored(view, cands)
-    if cands:
-        best = cands[0]
-        margin = best.score - max((c.score for c in cands[1:]), default=best.score - LONE_MARGIN)
-        scored.evidence = assess(index, view, best.sentence, best.row, best.score, margin, words)
-        if col is not None:
-            ev = answerhood.evidence_of(col, rows.index(best.sentence))
-            scored.evidence = Evidence(scored.evidence.features + ev, scored.evidence.reasons)
-    scored.confidence = confidence(scored.evidence.features, fitted, variant)
-    return scored
-
-
-def own_words(words: Words | None, q: Question) -> Words | None:
-    """The word vectors of the question's own words (a follow-up's query starts with another)."""
-    return words.since(len(q.query) - len(q.text)) if words is not None else None
-
-
-def candidates(
-    index: LoadedIndex,
-    q: Question,
-    k: int,
-    fitted: Fitted | None = None,
-    reranker: Reranker | None = None,
-) -> tuple[list[Passage], Scored]:
-    """The top-k passages for ``q.query`` and the question's scored candidates with a verdict.
-
-    One model call: the query's vector and its words' vectors come from the same pass.
-    """
-    fitted = fitted or fitted_for(index.manifest.model)
-    qvec, qwords = encode_query(index, q.query)
-    ranked, _ = rank(index, q, depth_for(k), qvec=qvec)
-    pool = pool_rows(index, [passage(index, r) for r in ranked[: max(k, POOL_PASSAGES)]])
-    passages = [passage(index, r) for r in ranked[:k]]
-    words = sentence_words(index) if qwords is not None else None
-    view = QuestionView.of(index, q, own_words(qwords, q))
-    return passages, score_view(index, view, qvec, pool, fitted, words, reranker)
-
-
-# ------------------------------------------------------------------------------- selection
 
 
 def _tokens(index: LoadedIndex, si: int) -> set[str]:
@@ -183,63 +87,6 @@ def quote_group(index: LoadedIndex, si: int, anchors: set[str], taken: set[int])
     return g
 
 
-def _part_picks(parts: list[Scored], depth: int = 8) -> list[_Candidate]:
-    """One distinct sentence per part, maximising the summed scores."""
-    tops = [p.cands[:depth] for p in parts]
-    best, best_total = None, -np.inf
-    for combo in itertools.product(*tops):
-        if len({c.sentence for c in combo}) < len(combo):
-            continue
-        total = sum(c.score for c in combo)
-        if total > best_total:
-            best, best_total = combo, total
-    return list(best) if best else [p.cands[0] for p in parts]
-
-
-def part_answers(
-    index: LoadedIndex, scored: Scored, fitted: Fitted, reranker: Reranker | None = None
-) -> list[int]:
-    """The sentence rows to quote, in the order of the question's parts.
-
-    The best sentence for the whole question is always quoted (the verdict was about it). For
-    a compound question ("How many were brought home, and how many are still in centres?")
-    each part is encoded (one model call per part) and scored over the same candidates, and
-    another part's sentence is added only when its own confidence reaches the answer threshold.
-    """
-    best = scored.cands[0].sentence
-    texts = scored.view.question.parts
-    if not texts:
-        return [best]
-    pool = [(c.sentence, c.passage_rank) for c in scored.cands]
-    words = sentence_words(index)
-    parts = []
-    for asked in texts:
-        pvec, pwords = encode_query(index, asked.text)
-        view = QuestionView.of(index, asked, pwords if words is not None else None)
-        parts.append(score_view(index, view, pvec, pool, fitted, words, reranker))
-    picks = _part_picks(parts)
-    picked = {p.sentence for p in picks}
-    chosen = {best: _best_part(best, parts)}
-    for i, (part, pick) in enumerate(zip(parts, picks, strict=True)):
-        if pick.sentence in chosen:
-            continue
-        # judge the sentence quoted for this part against those no other part quotes: the
-        # answer to "how many remained?" is no rival of the answer to "how many came home?"
-        rivals = [c.score for c in part.cands if c.sentence not in picked]
-        margin = pick.score - max(rivals, default=pick.score - LONE_MARGIN)
-        ev = assess(index, part.view, pick.sentence, pick.row, pick.score, margin, words)
-        variant = "words" if part.view.words is not None and words is not None else "plain"
-        if confidence(ev.features, fitted, variant) >= fitted.answer:
-            chosen[pick.sentence] = i
-    return sorted(chosen, key=lambda si: (chosen[si], si))
-
-
-def _best_part(si: int, parts: list[Scored]) -> int:
-    """The part whose scores rank sentence ``si`` highest (where its quote belongs)."""
-    ranks = [next((r for r, c in enumerate(p.cands) if c.sentence == si), 99) for p in parts]
-    return int(np.argmin(ranks))
-
-
 def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
     first, last = index.sentences[group[0]], index.sentences[group[-1]]
     doc = index.docs[first.doc]
@@ -267,6 +114,7 @@ def _quote(index: LoadedIndex, group: list[int], score: float) -> Quote:
         notes=notes,
         tags=tuple(tags),
         unsourced=any(is_unsourced_tag(t) for t in tags),
+        written=doc.text[first.start : last.span_end],
     )
 
 
@@ -327,16 +175,31 @@ def answer_with_index(
     ans.outcome = outcome
     if outcome != "answered":
         ans.reasons = list(scored.evidence.reasons)
-    if outcome != "not_found":
-        by_row = {c.sentence: c.score for c in scored.cands}
-        if outcome == "answered":
-            rows = part_answers(index, scored, fitted, reranker)
-        else:
-            rows = [scored.cands[0].sentence]
-        anchors, taken = q.anchors, set(rows)
-        groups = [quote_group(index, si, anchors, taken) for si in rows]
-        ans.quotes = [_quote(index, g, max(by_row.get(s, 0.0) for s in g)) for g in groups]
-        ans.quotes[0] = _mark_answer(index, ans.quotes[0], question, rows[0])
+    rows: list[int] = []
+    covered: set[int] = set()
+    if outcome == "answered":
+        rows, covered = part_answers(index, scored, fitted, reranker)
+    elif outcome == "tentative":
+        rows = [scored.cands[0].sentence]
+    scores = {c.sentence: c.score for c in scored.cands}
+    parts = list(q.parts) if scored.cands else []
+    if len(parts) > 1:  # a compound question: each part is answered, or named as not answered
+        quoted = rows if outcome == "answered" else []
+        split = answer_parts(index, parts, covered, quoted, k, fitted, reranker)
+        if split.confidences or outcome == "answered":
+            if outcome != "answered":  # the whole was not answered, but a part on its own is
+                rows, ans.reasons = [], []
+                ans.confidence = round(min(split.confidences), 4)
+            rows = list(dict.fromkeys(rows + split.rows))
+            outcome = ans.outcome = "answered"
+            scores.update(split.scores)
+    if rows:
+        taken = set(rows)
+        groups = [quote_group(index, si, q.anchors, taken) for si in rows]
+        if len(parts) > 1 and outcome == "answered":
+            ans.unanswered = unanswered(index, split, [si for g in groups for si in g], fitted)
+        ans.quotes = [_quote(index, g, max(scores.get(s, 0.0) for s in g)) for g in groups]
+        ans.quotes[0] = _mark_answer(index, ans.quotes[0], q.text, rows[0])
         ans.references = _references(index, ans.quotes)
         ans.found = outcome == "answered"
     ans.markdown = render_markdown(ans, multi_doc=len(index.docs) > 1)

@@ -12,16 +12,44 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ..readers.sentences import MARK_RE
 from ..results import Answer, Quote, Reference, Verification
 
 #: The label of a tentative answer: it is the closest the text comes, not an answer.
 TENTATIVE = "**The text may not answer this.** The closest it comes"
 
 
+#: Opens the line naming a part of a compound question that no quote answers (the scorer did
+#: not find its answer with enough confidence; the text may still say it elsewhere).
+UNANSWERED = "**No quote answers this part:**"
+
+
 def tags(refs: tuple[int, ...], pages: dict[int, str] | None = None) -> str:
     """``(7, 8, 9)`` → ``[7][8][9]``; with ``pages={2: "14"}``, ``(2,)`` → ``[2]: 14``."""
     pages = pages or {}
     return "".join(f"[{r}]: {pages[r]} " if r in pages else f"[{r}]" for r in refs).rstrip()
+
+
+def as_written(q: Quote) -> str:
+    """The quote with its reference markers exactly where and as the source writes them.
+
+    ``Quote.written`` is the source's own text, marks included (``"… 2003.[1]"``, never
+    ``"… 2003. [1]"``). A number the quote carries that no marker inside it shows (the
+    sentence is covered by a marker later in its paragraph) follows after a space, as it is
+    not written there; a Quote without ``written`` shows all its numbers that way.
+
+    Example:
+        >>> q = Quote("It was ratified in 2003.", (1,), "d", "", 0, 24, 1.0,
+        ...           written="It was ratified in 2003.[1]")
+        >>> as_written(q)
+        'It was ratified in 2003.[1]'
+        >>> as_written(Quote("Rivers flood.", (2,), "d", "", 0, 13, 1.0, written="Rivers flood."))
+        'Rivers flood. [2]'
+    """
+    text = q.written or q.text
+    shown = {int(m.group("num")) for m in MARK_RE.finditer(text) if m.group("num")}
+    rest = tags(tuple(r for r in q.refs if r not in shown), q.pages)
+    return f"{text} {rest}" if rest else text
 
 
 def claim_marks(q: Quote) -> list[str]:
@@ -97,8 +125,9 @@ def why_not(reasons: list[str]) -> str:
 def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
     lines: list[str] = []
     for q in ans.quotes:
-        line = f"{q.text} {tags(q.refs, q.pages)}".rstrip()
-        lines += [*quote_block(line, where(q.title, q.section), claim_marks(q)), ""]
+        lines += [*quote_block(as_written(q), where(q.title, q.section), claim_marks(q)), ""]
+    for part in ans.unanswered:  # a compound question's part: said, never dropped
+        lines += [f"{UNANSWERED} {md(part)}", ""]
     if notes_of(ans):
         lines += [*notes_block(notes_of(ans)), ""]
     if ans.references:

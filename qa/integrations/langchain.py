@@ -3,6 +3,8 @@
 Example:
     >>> from qa.integrations.langchain import QARetriever
     >>> docs = QARetriever(k=3).invoke("Who runs the long-term shelter?")  # doctest: +SKIP
+    >>> len(QARetriever().invoke("Who runs the long-term shelter?", k=1))  # doctest: +SKIP
+    1
     >>> docs[0].metadata["refs"], docs[0].metadata["section"]  # doctest: +SKIP
     ([2], 'Protection (2008)')
 """
@@ -35,7 +37,7 @@ class QARetriever(BaseRetriever):
     references (number → entry), start/end (character offsets in the document) and score.
 
     Attributes:
-        k: passages per query (1-50).
+        k: passages per query (1-50); ``invoke(query, k=…)`` overrides it for one call.
         index: a ``qa.LoadedIndex``; None uses the default index (``index/`` from
             ``corpus/``, built first if missing).
     """
@@ -46,10 +48,12 @@ class QARetriever(BaseRetriever):
     index: Any = None
 
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
+        """The passages for ``query``; ``k`` given to ``invoke(query, k=1)`` wins over ``self.k``
+        for this call (LangChain's convention, checked by its standard retriever tests)."""
         idx: LoadedIndex = self.index or default_index()
         return [
             Document(page_content=p.text, metadata=passage_metadata(idx, p))
-            for p in retrieve_with_index(idx, query, self.k)
+            for p in retrieve_with_index(idx, query, self.k if k is None else k)
         ]

@@ -6,7 +6,8 @@ a paragraph.
 
 - Plain form: a title line, short heading lines, paragraphs between blank lines with inline
   marks, and a ``References`` list (``1. ^ a b Entry``, ``^ Jump up to: a b Entry``, ``^ Entry``
-  or the bare entry).
+  or the bare entry), its entries right under the heading or after a blank line, numbered or
+  not, indented or not.
 - Browser copy (select all, copy, paste): recognised by "From Wikipedia, the free
   encyclopedia", "Jump to content" or "[edit]" lines. Every line is a block; the site chrome
   before the title, the contents box, hatnotes, navboxes, categories and footer are dropped
@@ -150,9 +151,23 @@ def _plain_items(b: DocumentBuilder, text: str) -> _Items:
             b.title = block.lstrip("#").strip()
         elif _is_heading(block):
             items.heading(s, e, block.lstrip("#").strip())
+        elif (head := _list_heading(text, s, e)) is not None:
+            # "References" with its entries on the next lines, no blank line between
+            items.heading(s, head, text[s:head].lstrip("#").strip())
+            rest = s + len(text[s:e]) - len(text[head:e].lstrip())
+            items.block(rest, e)
         else:
             items.block(s, e)
     return items
+
+
+def _list_heading(text: str, s: int, e: int) -> int | None:
+    """Where a References or Notes heading ends when the block opens with one, else None."""
+    first = text[s:e].split("\n", 1)[0].rstrip()
+    key = first.lstrip("#").strip().lower()
+    if "\n" not in text[s:e] or heading_kind(key) != "list":
+        return None
+    return s + len(first)
 
 
 def _browser_items(b: DocumentBuilder, text: str) -> _Items:

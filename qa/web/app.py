@@ -42,6 +42,7 @@ from .handlers import (
 from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
+from .ports import port_problem
 from .state import AppState, one_line
 from .transcript import Exchange
 
@@ -268,16 +269,18 @@ def launch(
 def serve(settings: Settings, share: bool = False) -> int:
     """Build the index if needed, then serve the app on ``settings``' host and port."""
     demo = build_app(settings)
+    # quiet: Gradio's own lines would tell a user to set `share=True` in `launch()` (ours is
+    # --share) and repeat the address; ours follow, once the server listens
+    launch(
+        demo, host=settings.host, port=settings.port, share=share, mcp=settings.mcp,
+        prevent_thread_lock=True, quiet=True,
+    )  # fmt: skip
     print(f"qa: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
     if demo.qa_state.rebuild_off:
         print(f"qa: {demo.qa_state.rebuild_off}", file=sys.stderr)
     if settings.mcp:
         url = f"http://{settings.host}:{settings.port}/gradio_api/mcp/"
         print(f"qa: MCP tools (answer, retrieve, verify) at {url}", file=sys.stderr)
-    launch(
-        demo, host=settings.host, port=settings.port, share=share, mcp=settings.mcp,
-        prevent_thread_lock=True,
-    )  # fmt: skip
     # The model loads only now, so that importing torch does not delay the first page.
     demo.qa_state.warm_up()
     demo.block_thread()
@@ -311,9 +314,23 @@ def main(argv: list[str] | None = None) -> int:
     show_progress()  # start-up builds of the index say so on stderr (logged by qa.api)
     try:
         settings = env.override(corpus_dir=args.corpus, index_dir=args.index, model=args.model)
-        return serve(serve_overrides(settings, args), share=args.share)
+        settings = serve_overrides(settings, args)
     except QAError as e:
         print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    # before the index is loaded or built: a taken port is one line now, not a traceback from
+    # Gradio after minutes of building
+    if problem := port_problem(settings.host, settings.port):
+        print(f"qa: error: {problem}", file=sys.stderr)
+        return 1
+    try:
+        return serve(settings, share=args.share)
+    except QAError as e:
+        print(f"qa: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # e.g. the port was taken between the check and Gradio's own bind
+        problem = port_problem(settings.host, settings.port)
+        print(f"qa: error: {problem or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)

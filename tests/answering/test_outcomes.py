@@ -96,8 +96,9 @@ def test_a_compound_question_adds_a_quote_only_for_a_part_that_passes_on_its_own
     _, scored = candidates(real_loaded, Question.of(q), 5)
     lenient = dataclasses.replace(load_fitted(), answer=0.0)
     strict = dataclasses.replace(load_fitted(), answer=1.01)
-    assert len(part_answers(real_loaded, scored, lenient)) == 2
-    assert part_answers(real_loaded, scored, strict) == [scored.cands[0].sentence]
+    assert len(part_answers(real_loaded, scored, lenient)[0]) == 2
+    rows, covered = part_answers(real_loaded, scored, strict)
+    assert rows == [scored.cands[0].sentence] and len(covered) == 1  # the other part: uncovered
 
 
 def test_the_index_stores_word_vectors_for_every_sentence(real_index, real_loaded):
