@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -32,6 +33,65 @@ def file_sha256(path: Path) -> str:
     """The SHA-256 hex digest of the file at ``path``, read in blocks."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_verified(path: Path, size: int, digest: str) -> bytes | None:
+    """The whole file at ``path`` if it has ``size`` bytes and SHA-256 ``digest``, else None.
+
+    What is returned is what was checked: the bytes are hashed after they were read, so a file
+    changed between a check and a later read cannot slip through.
+    """
+    with open(path, "rb") as f:
+        data = f.read(size + 1)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+        return None
+    return data
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    """What changes whenever a file's content can have changed (ctime cannot be set back)."""
+    st = os.stat(path)
+    return {
+        "dev": st.st_dev,
+        "ino": st.st_ino,
+        "bytes": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+    }
+
+
+def _verified_record(path: Path) -> Path:
+    real = os.path.realpath(path)
+    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+    return Path(real).parent.parent / ".qa-cache" / "verified" / f"{key}.json"
+
+
+def verified_digest(path: Path) -> str | None:
+    """The SHA-256 verified earlier for ``path`` if the file has not changed since, else None.
+
+    Large index files are verified once per index, not once per process: a verified digest is
+    kept in ``.qa-cache/verified/`` beside the index with the file's device, inode, size,
+    mtime and ctime (``remember_digest``).
+    """
+    try:
+        record = json.loads(_verified_record(path).read_text(encoding="utf-8"))
+        stamp = _stamp(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("stamp") != stamp:
+        return None
+    digest = record.get("sha256")
+    return digest if isinstance(digest, str) else None
+
+
+def remember_digest(path: Path, digest: str) -> None:
+    """Keep ``digest`` as verified for ``path`` as it is now; best effort (read-only is fine)."""
+    with contextlib.suppress(OSError):
+        record = _verified_record(path)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"sha256": digest, "stamp": _stamp(path)}), encoding="utf-8")
+        os.replace(tmp, record)
 
 
 def lock_path(index_dir: Path) -> Path:

@@ -118,6 +118,8 @@ def test_large_files_are_checked_in_the_background_before_any_answer(fake_index,
 
     monkeypatch.setattr(qa.index.format, "file_sha256", slow_hash)
     idx = load_index(index_dir, corpus, embedder=FakeEmbedder())  # loads at once
+    assert idx.integrity is not None
+    idx.integrity.wait_seconds = 0.1  # a caller that will not wait is refused, not answered
     with pytest.raises(IndexBusyError, match="still being checked"):
         qa.answer(QUESTION, index=idx)
     release.set()
@@ -265,3 +267,34 @@ def test_leftovers_in_read_only_directories_are_removed_by_the_next_build(
         ".index.lock"
     ]
     assert (index_dir / "manifest.json").exists()
+
+
+def test_a_large_file_is_checked_once_per_index_and_answers_wait_for_the_check(
+    fake_index, monkeypatch
+):
+    """Red-team round two, finding 5: every new process (each `qa ask`) restarted the check
+    and was refused; `qa.answer` right after `load_index` failed the same way."""
+    index_dir, corpus, _ = fake_index
+    monkeypatch.setattr(qa.index.format, "MAP_MIN_BYTES", 0)  # every file counts as large
+    real_hash = qa.index.format.file_sha256
+    hashed: list[str] = []
+
+    def slow_hash(path):
+        hashed.append(Path(path).name)
+        threading.Event().wait(0.3)
+        return real_hash(path)
+
+    monkeypatch.setattr(qa.index.format, "file_sha256", slow_hash)
+    idx = load_index(index_dir, corpus, embedder=FakeEmbedder())
+    assert _answer(idx)  # waits for the check instead of refusing
+    assert hashed
+    hashed.clear()
+    again = load_index(index_dir, corpus, embedder=FakeEmbedder())  # as the next process would
+    assert again.integrity is not None and again.integrity.wait(0)
+    assert hashed == [] and _answer(again)
+
+    _damage(index_dir / "docs.jsonl", "overwrite")  # a changed file is checked again
+    monkeypatch.setattr(qa.index.format, "read_manifest", lambda d: again.manifest)
+    check = qa.index.format.IntegrityCheck(index_dir, again.manifest)
+    check.wait(30)
+    assert hashed and check.error and "docs.jsonl does not match" in check.error
