@@ -86,7 +86,7 @@ def _deny(monkeypatch, path):
     real_open = io.open
 
     def guarded(file, *args, **kwargs):
-        if os.fspath(file) == os.fspath(path):
+        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_open(file, *args, **kwargs)
 
