@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import time
 from pathlib import Path
 
@@ -130,16 +131,34 @@ def remove_tree(path: Path) -> bool:
     made read-only would otherwise leave its files behind forever. True when it is gone.
     """
 
+    top = os.path.abspath(path)
+    parent = os.path.dirname(top)
+    opened: dict[str, int] = {}  # directories outside the tree whose mode was changed
+
+    def open_up(d: str) -> None:
+        if d not in opened and not (d + os.sep).startswith(top + os.sep):
+            opened[d] = stat.S_IMODE(os.stat(d).st_mode)
+        os.chmod(d, 0o700)
+
     def retry(func, p, _exc):  # a read-only parent directory refused the unlink: open it up
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p) or ".", 0o700)
+            open_up(os.path.dirname(os.path.abspath(p)) or ".")
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o700)
             func(p)
 
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
-    shutil.rmtree(path, onerror=retry)  # onexc needs Python 3.12
+    try:
+        shutil.rmtree(path, onerror=retry)  # onexc needs Python 3.12
+        if os.path.lexists(path):  # the parent itself refused: open it for the last rmdir
+            with contextlib.suppress(OSError):
+                open_up(parent)
+                shutil.rmtree(path, onerror=retry)
+    finally:
+        for d, mode in opened.items():  # a parent's mode is never changed (round two, 10)
+            with contextlib.suppress(OSError):
+                os.chmod(d, mode)
     return not os.path.lexists(path)
 
 
@@ -158,7 +177,7 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
     the two renames of :func:`swap_in`; it is put back when ``index_dir`` is missing.
     """
     index_dir = Path(index_dir)
-    removed = []
+    removed = _clean_dead_exports(index_dir)
     old = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"))
     tmp = sorted(index_dir.parent.glob(f".{index_dir.name}.tmp-*"))
     for path in old + tmp:
@@ -173,6 +192,37 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
             removed.append(path)
         else:
             log.warning("could not remove %s, left by an earlier build; delete it by hand", path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _clean_dead_exports(index_dir: Path) -> list[Path]:
+    """Remove ONNX exports a killed process left (``.qa-cache/onnx/.<key>.tmp-<pid>-*``).
+
+    The export runs outside the build lock, so only a leftover whose process is gone is
+    removed; one without a pid in its name (older versions) once it is a day old.
+    """
+    removed = []
+    cache = index_dir.resolve().parent / ".qa-cache" / "onnx"
+    for path in sorted(cache.glob(".*.tmp-*")) if cache.is_dir() else []:
+        tail = path.name.rsplit(".tmp-", 1)[1]
+        pid = tail.split("-", 1)[0]
+        if pid.isdigit() and "-" in tail:
+            stale = not _alive(int(pid))
+        else:
+            stale = time.time() - path.lstat().st_mtime > 86_400
+        if stale and path.is_dir() and not path.is_symlink() and remove_tree(path):
+            log.info("removed %s, left by an interrupted ONNX export", path)
+            removed.append(path)
     return removed
 
 

@@ -298,3 +298,33 @@ def test_a_large_file_is_checked_once_per_index_and_answers_wait_for_the_check(
     check = qa.index.format.IntegrityCheck(index_dir, again.manifest)
     check.wait(30)
     assert hashed and check.error and "docs.jsonl does not match" in check.error
+
+
+def test_removing_a_leftover_never_changes_its_parents_mode(tmp_path, monkeypatch):
+    """Red-team round two, finding 10: a leftover in a read-only (0555) folder was removed,
+    and the folder was left 0700."""
+    from qa.index.storage import remove_tree
+
+    parent = tmp_path / "ro"
+    (parent / ".index.tmp-dead" / "inner").mkdir(parents=True)
+    (parent / ".index.tmp-dead" / "inner" / "x.npy").write_bytes(b"x")
+    os.chmod(parent / ".index.tmp-dead" / "inner", 0o555)
+    os.chmod(parent, 0o555)
+    _as_ordinary_user(monkeypatch)
+    assert remove_tree(parent / ".index.tmp-dead") is True
+    assert stat.S_IMODE(os.stat(parent).st_mode) == 0o555
+
+
+def test_a_dead_onnx_exports_leftover_is_removed_by_the_next_build(tmp_path, corpus_copy):
+    """Red-team round two, finding 10: kill -9 during the ONNX export left an 87 MB
+    .qa-cache/onnx/.<key>.tmp-* behind every later build; a live export's is kept."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    onnx = tmp_path / ".qa-cache" / "onnx"
+    gone = onnx / f".model-abc.tmp-{dead.stdout.strip()}-x1y2"
+    live = onnx / f".model-abc.tmp-{os.getpid()}-z3w4"
+    for d in (gone, live):
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(b"\0" * 1000)
+    build_index(corpus_copy, tmp_path / "index", embedder=FakeEmbedder())
+    assert not gone.exists() and live.exists()
