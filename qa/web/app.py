@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, QAError
+from .hosts import middleware_for
 from ..settings import Settings, add_serve_arguments, serve_overrides
 from .chat_html import conversation_html
 from .handlers import (
@@ -243,6 +244,9 @@ def launch(
     import gradio as gr  # deferred: importing gradio takes seconds
 
     demo.queue(default_concurrency_limit=1)
+    # Host/Origin allow-list against DNS rebinding, for the page, the API and MCP (hosts.py)
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware_for(host)]
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -256,6 +260,7 @@ def launch(
         # session id each open one, ~75 KiB apiece, so memory grew per request. Keep fewer.
         state_session_capacity=SESSION_CAPACITY,
         show_error=True,
+        app_kwargs=app_kwargs,
         **kwargs,
     )
 
