@@ -146,7 +146,11 @@ def test_corrupt_index_in_process(default_named_index, capsys):
 
 #: (variable, value, the one line `qa` prints after "qa: error: ")
 BAD_SETTINGS = [
-    ("QA_SEARCH_THREADS", "two", "QA_SEARCH_THREADS must be a whole number from 1 to 64, got 'two'"),
+    (
+        "QA_SEARCH_THREADS",
+        "two",
+        "QA_SEARCH_THREADS must be a whole number from 1 to 64, got 'two'",
+    ),
     ("QA_SEARCH_THREADS", "0", "QA_SEARCH_THREADS must be a whole number from 1 to 64, got '0'"),
     ("QA_QUERY_THREADS", "-1", "QA_QUERY_THREADS must be a whole number from 1 to 64, got '-1'"),
     ("QA_QUERY_THREADS", "1.5", "QA_QUERY_THREADS must be a whole number from 1 to 64, got '1.5'"),

@@ -1,9 +1,31 @@
 """Answers as Markdown (block quotes tagged with the source's [n], then its References), and
-verifications as text."""
+verifications as text.
+
+Every piece of source text in the Markdown passes through :func:`md`, so it renders to exactly
+the source's characters: no HTML (``<img onerror=…>``, ``<script>``) and no link
+(``[x](javascript:…)``, ``[2]: javascript:…``) from the corpus ever becomes markup.
+"""
 
 from __future__ import annotations
 
+import re
+
 from ..results import Answer, Quote, Verification
+
+_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
+_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
+#: ``](`` opens an inline link and ``]:`` defines one; ``[n]`` alone stays as it is.
+_MD_LINK = re.compile(r"\]([(:])")
+
+
+def md(text: str) -> str:
+    """``text`` as Markdown that renders to exactly ``text``: no HTML, no link, no emphasis;
+    ``[n]`` is left as it is."""
+    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
+    text = _MD_LINK.sub(r"]\\\1", text)
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
 
 #: The label of a tentative answer: it is the closest the text comes, not an answer.
 TENTATIVE = "**The text may not answer this.** The closest it comes"
@@ -47,21 +69,21 @@ def why_not(reasons: list[str]) -> str:
 def _quotes(ans: Answer, multi_doc: bool) -> list[str]:
     lines: list[str] = []
     for q in ans.quotes:
-        lines.append(_blockquote(f"{q.text} {tags(q.refs, q.pages)}".rstrip()))
-        lines.append(f"> — *{_where(q, multi_doc)}*")
-        lines.extend(f"> *{m}*" for m in claim_marks(q))
+        lines.append(_blockquote(f"{md(q.text)} {tags(q.refs, q.pages)}".rstrip()))
+        lines.append(f"> — *{md(_where(q, multi_doc))}*")
+        lines.extend(f"> *{md(m)}*" for m in claim_marks(q))
         lines.append("")
     if notes_of(ans):
         lines.append("**Notes**")
         lines.append("")
-        lines.extend(f"- [{label}] {text}" for label, text in notes_of(ans))
+        lines.extend(f"- {md(f'[{label}] {text}')}" for label, text in notes_of(ans))
         lines.append("")
     if ans.references:
         lines.append("**References**")
         lines.append("")
         for r in ans.references:
             prefix = f"{r.doc_id}: " if multi_doc else ""
-            lines.append(f"- [{r.number}] {prefix}{r.text}")
+            lines.append(f"- [{r.number}] {md(prefix + r.text)}")
     return lines
 
 
@@ -80,20 +102,20 @@ def render_markdown(ans: Answer, multi_doc: bool = False) -> str:
     if ans.outcome == "tentative" and ans.quotes:
         lines = [f"{TENTATIVE} (confidence {ans.confidence:.0%} that it answers):", ""]
         if ans.reasons:
-            lines[1:1] = ["", why_not(ans.reasons)]
+            lines[1:1] = ["", md(why_not(ans.reasons))]
         return "\n".join(lines + _quotes(ans, multi_doc)).rstrip() + "\n"
     lines = ["**The text does not say.** No passage of the source answers this question."]
     if ans.reasons:
         lines.append("")
-        lines.append(why_not(ans.reasons))
+        lines.append(md(why_not(ans.reasons)))
     if ans.passages:
         lines.append("")
         lines.append("Closest passages (shown for context; they do not answer the question):")
         lines.append("")
         for p in ans.passages[:3]:
             where = f"{p.title}, {p.section}" if p.section else p.title
-            lines.append(_blockquote(f"{p.text}"))
-            lines.append(f"> — *{where}*")
+            lines.append(_blockquote(md(p.text)))
+            lines.append(f"> — *{md(where)}*")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -226,8 +226,7 @@ class IntegrityCheck:
         self._files = {
             name: info["sha256"]
             for name, info in manifest.files.items()
-            if info["bytes"] > MAP_MIN_BYTES
-            and verified_digest(index_dir / name) != info["sha256"]
+            if info["bytes"] > MAP_MIN_BYTES and verified_digest(index_dir / name) != info["sha256"]
         }
         self.error: str | None = None
         self._done = threading.Event()

@@ -34,12 +34,20 @@ log = logging.getLogger("qa.readers.document")
 #: Default size limit per corpus file (QA_MAX_FILE_MB, read by qa.settings, overrides it).
 MAX_FILE_BYTES = 10_000_000
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional embeddings, overrides and isolates: U+202E shows a quote reversed. Removed at
+#: reading time, so the rendered text (what quotes slice from) never holds them.
+_BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Line and paragraph separators (U+2028, U+2029) become what they mean.
+_SEPARATORS = {"\u2028": "\n", "\u2029": "\n\n"}
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _FORMS = ", ".join(SUFFIXES[:-1]) + " or " + SUFFIXES[-1]
 
 
 def printable(path: Path | str) -> str:
-    """A path as text that can always be printed: undecodable bytes as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as text that can always be printed: undecodable bytes as ``\\xNN``, control and
+    bidi characters (terminal escapes, U+202E) as ``\\uNNNN``."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass
@@ -119,6 +127,8 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
                 name.encode("utf-8")
             except UnicodeEncodeError:
                 problem = "its name is not valid UTF-8; rename it"
+            if problem is None and _UNPRINTABLE.search(name):
+                problem = "its name holds control or text-direction characters; rename it"
             if problem is None and path.is_symlink():
                 problem = _link_problem(path, root)
             if problem is None:
@@ -232,7 +242,11 @@ def _decode(path: Path, raw: bytes) -> tuple[str, int]:
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text, removed = _CONTROL_RE.subn("", text)
-    return text, removed
+    text, bidi = _BIDI_RE.subn("", text)
+    for sep, meaning in _SEPARATORS.items():
+        bidi += text.count(sep)
+        text = text.replace(sep, meaning)
+    return text, removed + bidi
 
 
 def _decodes(raw: bytes) -> bool:
@@ -286,8 +300,8 @@ def read_document(
     if removed:
         doc.warnings.insert(
             0,
-            f"{path}: removed {removed} control character(s) (NUL and other invisible codes) "
-            "from the text",
+            f"{printable(path)}: removed {removed} control character(s) (NUL, text-direction "
+            "overrides, line separators and other invisible codes) from the text",
         )
     if not doc.paragraphs:
         raise CorpusError(f"{path}: has no paragraphs of text to index")

@@ -243,9 +243,12 @@ def _read(
         and offsets[-1] == len(vectors)
         and all(a <= b for a, b in zip(offsets, offsets[1:], strict=False))
     )
-    if not ok and files is not None:
-        raise CorruptIndexError(f"{directory / META_FILE} is damaged; {FIX}")
-    return (offsets, vectors, keys) if ok else None
+    if not ok:
+        if files is not None:
+            raise CorruptIndexError(f"{directory / META_FILE} is damaged; {FIX}")
+        return None
+    assert isinstance(offsets, list) and isinstance(keys, list)  # checked above, for mypy
+    return offsets, vectors, keys
 
 
 class SentenceWords:

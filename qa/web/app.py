@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, QAError
-from .hosts import middleware_for
+from ..eval.feedback import FeedbackGate
 from ..settings import Settings, add_serve_arguments, serve_overrides
 from .chat_html import conversation_html
 from .handlers import (
@@ -38,6 +38,7 @@ from .handlers import (
     retrieve_json,
     show_context,
 )
+from .hosts import middleware_for
 from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
@@ -101,8 +102,12 @@ def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path 
             return gr.skip(), gr.skip(), gr.skip()
         return gr.Tabs(selected="context"), gr.update(value=i), show_context(i, contexts)
 
-    def on_feedback(exchanges, evt: gr.EventData):
-        saved, message = give_feedback(exchanges, getattr(evt, "_data", None), feedback_file)
+    gate = FeedbackGate()  # one per app: repeats and floods refused (eval.feedback)
+
+    def on_feedback(exchanges, evt: gr.EventData, request: gr.Request):
+        client = str(getattr(request.client, "host", ""))  # by address: new sessions are free
+        data = getattr(evt, "_data", None)
+        saved, message = give_feedback(exchanges, data, feedback_file, gate, client)
         (gr.Info if saved else gr.Warning)(message)
 
     def on_rebuild():

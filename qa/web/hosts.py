@@ -66,9 +66,7 @@ class HostGuard:
         raw_host = headers.get(b"host", b"").decode("latin-1")
         host = _host_name(raw_host)
         if host is None or (not self.any_host and host not in self.hosts):
-            return "this server answers only requests addressed to " + ", ".join(
-                sorted(self.hosts)
-            )
+            return "this server answers only requests addressed to " + ", ".join(sorted(self.hosts))
         origin = headers.get(b"origin")
         if origin is None or origin == b"null":
             return None

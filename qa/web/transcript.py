@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..answering.render import claim_marks, notes_of, tags, why_not
+from ..answering.render import claim_marks, md, notes_of, tags, why_not
 from ..results import Answer, Passage, Quote, Reference
 
 NOT_FOUND = "The text does not say."
@@ -146,15 +146,7 @@ def answer_text(e: Exchange) -> str:
 
 # ----------------------------------------------------------------------------- Markdown
 
-_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
-_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
-_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
-
-
-def md(text: str) -> str:
-    """``text`` as Markdown that renders to exactly ``text``; ``[n]`` is left as it is."""
-    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+# md (from qa.answering.render): the one Markdown escaping, links from the corpus included
 
 
 def quote_markdown(q: Quote) -> str:

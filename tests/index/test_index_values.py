@@ -60,7 +60,12 @@ def with_word_vectors(fake_index):
     keys = [s.key for s in idx.sentences]
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((2 * len(keys), 64)).astype(np.float16)
-    meta = {"format": 1, "model": idx.manifest.model, "offsets": list(range(0, 2 * len(keys) + 1, 2)), "keys": keys}  # fmt: skip
+    meta = {
+        "format": 1,
+        "model": idx.manifest.model,
+        "offsets": list(range(0, 2 * len(keys) + 1, 2)),
+        "keys": keys,
+    }
     _put(index_dir, VECTORS_FILE, _npy(vectors))
     _put(index_dir, META_FILE, json.dumps(meta).encode())
     return index_dir, corpus, meta
@@ -89,7 +94,10 @@ def test_good_word_vectors_are_read(with_word_vectors):
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        (lambda m: m.__setitem__("offsets", ["0", *m["offsets"][1:]]), "word_vectors.json is damaged"),  # fmt: skip
+        (
+            lambda m: m.__setitem__("offsets", ["0", *m["offsets"][1:]]),
+            "word_vectors.json is damaged",
+        ),
         (lambda m: m.__setitem__("offsets", m["offsets"][::-1]), "word_vectors.json is damaged"),
         (None, "word_vectors.npy holds NaN"),
     ],
@@ -97,7 +105,9 @@ def test_good_word_vectors_are_read(with_word_vectors):
 def test_odd_word_vector_values_are_refused(with_word_vectors, change, needle):
     index_dir, corpus, meta = with_word_vectors
     if change is None:
-        _put(index_dir, VECTORS_FILE, _npy(np.full((2 * len(meta["keys"]), 64), np.nan, np.float16)))  # fmt: skip
+        _put(
+            index_dir, VECTORS_FILE, _npy(np.full((2 * len(meta["keys"]), 64), np.nan, np.float16))
+        )
     else:
         change(meta)
         _put(index_dir, META_FILE, json.dumps(meta).encode())
@@ -159,9 +169,7 @@ def test_an_index_file_that_is_a_link_is_refused(fake_index):
 
 
 @pytest.mark.parametrize("manifest", ["", "{", "[]"])
-def test_a_damaged_index_is_rebuilt_and_the_build_says_what_it_removed(
-    with_word_vectors, manifest
-):
+def test_a_damaged_index_is_rebuilt_and_the_build_says_what_it_removed(with_word_vectors, manifest):
     index_dir, corpus, _ = with_word_vectors
     path = index_dir / "manifest.json"
     os.chmod(path, 0o644)
