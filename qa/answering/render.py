@@ -15,15 +15,17 @@ from ..results import Answer, Quote, Verification
 _MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
 _MD_ENTITY = re.compile(r"&(?=#?\w+;)")
 _MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
-#: ``](`` opens an inline link and ``]:`` defines one; ``[n]`` alone stays as it is.
-_MD_LINK = re.compile(r"\]([(:])")
+#: ``](`` opens an inline link, and ``[x]:`` at the start of a line defines one; ``[n]``
+#: alone, and ``[2]: 14`` within a line, stay as they are.
+_MD_LINK = re.compile(r"\]\(")
+_MD_DEFINITION = re.compile(r"^(\s*\[[^\]\n]*)\]:", re.MULTILINE)
 
 
 def md(text: str) -> str:
     """``text`` as Markdown that renders to exactly ``text``: no HTML, no link, no emphasis;
     ``[n]`` is left as it is."""
     text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
-    text = _MD_LINK.sub(r"]\\\1", text)
+    text = _MD_DEFINITION.sub(r"\1]\\:", _MD_LINK.sub(r"]\\(", text))
     return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 

@@ -13,7 +13,6 @@ import time
 import pytest
 from helpers import FakeEmbedder
 
-import qa.index.bounded
 import qa.index.sources
 from qa.errors import CorpusError
 from qa.index.build import build_index
@@ -92,8 +91,8 @@ def test_a_slow_markup_file_is_skipped_in_bounded_time(
     tmp_path, corpus_copy, monkeypatch, name, text
 ):
     (corpus_copy / name).write_text(text, encoding="utf-8")
-    monkeypatch.setattr(qa.index.bounded, "READ_SECONDS", 3.0)
-    monkeypatch.setattr(qa.index.bounded, "READ_SECONDS_PER_MB", 0.0)
+    monkeypatch.setattr("qa.index.bounded.READ_SECONDS", 3.0)
+    monkeypatch.setattr("qa.index.bounded.READ_SECONDS_PER_MB", 0.0)
     t0 = time.monotonic()
     docs, warnings = load_corpus(corpus_copy)
     assert time.monotonic() - t0 < 30

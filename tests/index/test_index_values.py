@@ -129,6 +129,8 @@ def test_nan_sentence_vectors_with_a_matching_manifest_are_refused(fake_index):
     ("edit", "needle"),
     [
         (lambda m: m["counts"].__setitem__("x", [1]), "x must be a whole number"),
+        (lambda m: m["counts"].__setitem__("x", 1e400), "x must be a whole number"),
+        (lambda m: m["counts"].__setitem__("x", "y"), "x must be a whole number"),
         (lambda m: m["counts"].__setitem__("chunks", 1e400), "chunks must be a whole number"),
         (lambda m: m["counts"].__setitem__("documents", "y"), "documents must be a whole number"),
         (lambda m: m.__setitem__("dimension", 10**30), "dimension must be a whole number"),
