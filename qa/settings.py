@@ -11,7 +11,7 @@ Example:
     >>> Settings.from_env({"QA_SEARCH_THREADS": "two"})
     Traceback (most recent call last):
     ...
-    qa.errors.ConfigError: QA_SEARCH_THREADS must be a whole number ≥ 1, got 'two'
+    qa.errors.ConfigError: QA_SEARCH_THREADS must be a whole number from 1 to 64, got 'two'
 """
 
 from __future__ import annotations
@@ -163,8 +163,11 @@ def add_serve_arguments(p: argparse.ArgumentParser, settings: Settings) -> None:
 
 def serve_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
     """``settings`` with the options of :func:`add_serve_arguments` applied."""
-    if args.rebuild_interval is not None and args.rebuild_interval < 0:
-        raise ConfigError(f"--rebuild-interval must be 0 or more, got {args.rebuild_interval}")
+    if args.rebuild_interval is not None and not 0 <= args.rebuild_interval <= MAX_REBUILD_INTERVAL:
+        raise ConfigError(
+            f"--rebuild-interval must be from 0 to {MAX_REBUILD_INTERVAL:,} seconds, "
+            f"got {args.rebuild_interval}"
+        )
     out = settings.override(
         host=args.host,
         port=args.port,
@@ -180,11 +183,22 @@ def _shown(raw: str) -> str:
     return repr(raw if len(raw) <= _SHOWN_CHARS else raw[:_SHOWN_CHARS] + "…")
 
 
-def _whole(minimum: int) -> Callable[[str, str], int]:
+#: Upper bounds of the numeric settings: a value past them is a typo or an attack, never a
+#: setup (QA_QUERY_THREADS=100000 once started 4,298 threads and took 16 GB).
+MAX_THREADS = 64
+MAX_EXACT_CHUNKS = 100_000_000
+MAX_FILE_MB = 1000.0
+MAX_REBUILD_INTERVAL = 86_400
+
+
+def _whole(minimum: int, maximum: int) -> Callable[[str, str], int]:
     def parse(variable: str, raw: str) -> int:
-        if re.fullmatch(r"[0-9]+", raw) and int(raw) >= minimum:
+        # at most 12 digits: int() of a huge digit string is itself slow
+        if re.fullmatch(r"[0-9]{1,12}", raw) and minimum <= int(raw) <= maximum:
             return int(raw)
-        raise ConfigError(f"{variable} must be a whole number ≥ {minimum}, got {_shown(raw)}")
+        raise ConfigError(
+            f"{variable} must be a whole number from {minimum} to {maximum:,}, got {_shown(raw)}"
+        )
 
     return parse
 
@@ -194,9 +208,12 @@ def _megabytes(variable: str, raw: str) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value > 0 and value < float("inf"):
+    if 0 < value <= MAX_FILE_MB:
         return value
-    raise ConfigError(f"{variable} must be a positive number of megabytes, got {_shown(raw)}")
+    raise ConfigError(
+        f"{variable} must be a positive number of megabytes up to {MAX_FILE_MB:g}, "
+        f"got {_shown(raw)}"
+    )
 
 
 def _backend(variable: str, raw: str) -> str:
@@ -247,15 +264,15 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "index_dir": ("QA_INDEX_DIR", _path),
     "model": ("QA_MODEL", _text),
     "device": ("QA_DEVICE", _device),
-    "query_threads": ("QA_QUERY_THREADS", _whole(1)),
-    "search_threads": ("QA_SEARCH_THREADS", _whole(1)),
-    "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0)),
+    "query_threads": ("QA_QUERY_THREADS", _whole(1, MAX_THREADS)),
+    "search_threads": ("QA_SEARCH_THREADS", _whole(1, MAX_THREADS)),
+    "exact_max_chunks": ("QA_EXACT_MAX_CHUNKS", _whole(0, MAX_EXACT_CHUNKS)),
     "max_file_mb": ("QA_MAX_FILE_MB", _megabytes),
     "backend": ("QA_BACKEND", _backend),
     "reranker": ("QA_RERANKER", _text),
     "answerhood": ("QA_ANSWERHOOD", _on_off),
     "host": ("QA_HOST", _host),
     "port": ("QA_PORT", _port),
-    "rebuild_interval": ("QA_REBUILD_INTERVAL", _whole(0)),
+    "rebuild_interval": ("QA_REBUILD_INTERVAL", _whole(0, MAX_REBUILD_INTERVAL)),
     "feedback_file": ("QA_FEEDBACK_FILE", _path),
 }

@@ -146,11 +146,20 @@ def test_corrupt_index_in_process(default_named_index, capsys):
 
 #: (variable, value, the one line `qa` prints after "qa: error: ")
 BAD_SETTINGS = [
-    ("QA_SEARCH_THREADS", "two", "QA_SEARCH_THREADS must be a whole number ≥ 1, got 'two'"),
-    ("QA_SEARCH_THREADS", "0", "QA_SEARCH_THREADS must be a whole number ≥ 1, got '0'"),
-    ("QA_QUERY_THREADS", "-1", "QA_QUERY_THREADS must be a whole number ≥ 1, got '-1'"),
-    ("QA_QUERY_THREADS", "1.5", "QA_QUERY_THREADS must be a whole number ≥ 1, got '1.5'"),
-    ("QA_EXACT_MAX_CHUNKS", "1e5", "QA_EXACT_MAX_CHUNKS must be a whole number ≥ 0, got '1e5'"),
+    (
+        "QA_SEARCH_THREADS",
+        "two",
+        "QA_SEARCH_THREADS must be a whole number from 1 to 64, got 'two'",
+    ),
+    ("QA_SEARCH_THREADS", "0", "QA_SEARCH_THREADS must be a whole number from 1 to 64, got '0'"),
+    ("QA_QUERY_THREADS", "-1", "QA_QUERY_THREADS must be a whole number from 1 to 64, got '-1'"),
+    ("QA_QUERY_THREADS", "1.5", "QA_QUERY_THREADS must be a whole number from 1 to 64, got '1.5'"),
+    # red-team round two, finding 9: 100000 once started 4,298 threads and took 16 GB
+    ("QA_QUERY_THREADS", "100000", "QA_QUERY_THREADS must be a whole number from 1 to 64"),
+    ("QA_SEARCH_THREADS", "9" * 40, "QA_SEARCH_THREADS must be a whole number from 1 to 64"),
+    ("QA_EXACT_MAX_CHUNKS", "1e5", "QA_EXACT_MAX_CHUNKS must be a whole number from 0 to"),
+    ("QA_REBUILD_INTERVAL", "99999999", "QA_REBUILD_INTERVAL must be a whole number from 0 to"),
+    ("QA_MAX_FILE_MB", "1e9", "QA_MAX_FILE_MB must be a positive number of megabytes up to"),
     ("QA_PORT", "abc", "QA_PORT must be a port number from 1 to 65535, got 'abc'"),
     ("QA_PORT", "65536", "QA_PORT must be a port number from 1 to 65535, got '65536'"),
     ("QA_DEVICE", "GPU 1", "QA_DEVICE must be a torch device such as cpu, cuda or cuda:0, got"),

@@ -25,6 +25,16 @@ MAX_K = 50
 MAX_RAW_QUESTION_CHARS = 20 * MAX_QUESTION_CHARS
 
 
+#: Characters that draw nothing although Unicode does not call them spaces: Hangul fillers,
+#: the blank Braille pattern (red-team round two, finding 13).
+_BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _blank(ch: str) -> bool:
+    """``ch`` shows nothing by itself: a space, a format character, a blank, a lone mark."""
+    return ch.isspace() or ch in _BLANKS or unicodedata.category(ch) in ("Cf", "Mn", "Me")
+
+
 def clean_question(question: object) -> str:
     """Validate and normalize a question; raises QuestionError with what to change.
 
@@ -46,7 +56,7 @@ def clean_question(question: object) -> str:
     )
     q = " ".join(q.split())
     # Invisible format characters alone (zero-width spaces, joiners, BOMs) are no question.
-    if not q or all(unicodedata.category(ch) == "Cf" or ch == " " for ch in q):
+    if not q or all(_blank(ch) for ch in q):
         raise QuestionError("the question is empty; type a question about the text")
     if len(q) > MAX_QUESTION_CHARS:
         raise QuestionError(

@@ -5,6 +5,10 @@ The Markdown pieces (``md``, ``where``, ``quote_block``, ``notes_block``, ``refe
 are the only ones: the web transcript composes its copies and exports from them, so an answer
 is escaped one way wherever it is shown. ``md`` escapes only what would change how the text
 renders (``*``, ``_``, `````, ``<``, ``\\`` …), never the brackets of ``[n]``.
+
+Every piece of source text in the Markdown passes through :func:`md`, so it renders to exactly
+the source's characters: no HTML (``<img onerror=…>``, ``<script>``) and no link
+(``[x](javascript:…)``, ``[2]: javascript:…``) from the corpus ever becomes markup.
 """
 
 from __future__ import annotations
@@ -14,6 +18,28 @@ from collections.abc import Sequence
 
 from ..readers.sentences import MARK_RE
 from ..results import Answer, Quote, Reference, Verification
+
+_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
+_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
+_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
+#: ``](`` opens an inline link, and ``[x]:`` at the start of a line defines one; ``[n]``
+#: alone, and ``[2]: 14`` within a line, stay as they are.
+_MD_LINK = re.compile(r"\]\(")
+_MD_DEFINITION = re.compile(r"^(\s*\[[^\]\n]*)\]:", re.MULTILINE)
+
+
+def md(text: str) -> str:
+    """``text`` as Markdown that renders to exactly ``text``: no HTML, no link, no emphasis;
+    ``[n]`` is left as it is.
+
+    Example:
+        >>> md("Boats *sank* [7]")
+        'Boats \\\\*sank\\\\* [7]'
+    """
+    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
+    text = _MD_DEFINITION.sub(r"\1]\\:", _MD_LINK.sub(r"]\\(", text))
+    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+
 
 #: The label of a tentative answer: it is the closest the text comes, not an answer.
 TENTATIVE = "**The text may not answer this.** The closest it comes"
@@ -70,22 +96,6 @@ def notes_of(ans: Answer) -> list[tuple[str, str]]:
         for label, text in q.notes.items():
             seen.setdefault(label, text or "(this note has no entry in the source's Notes list)")
     return list(seen.items())
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_<>~|])")
-_MD_ENTITY = re.compile(r"&(?=#?\w+;)")
-_MD_LINE_START = re.compile(r"^(\s*)([#+=-]|\d+[.)])(?=\s|$)")
-
-
-def md(text: str) -> str:
-    """``text`` as Markdown that renders to exactly ``text``; ``[n]`` is left as it is.
-
-    Example:
-        >>> md("Boats *sank* [7]")
-        'Boats \\\\*sank\\\\* [7]'
-    """
-    text = _MD_ENTITY.sub("&amp;", _MD_SPECIAL.sub(r"\\\1", text))
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
 def where(title: str, section: str) -> str:

@@ -148,7 +148,8 @@ def prepare_export(
     if missing:
         raise ModelError(f"cannot export {name} to ONNX: {', '.join(missing)} not installed")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-", dir=target.parent))
+    # the pid in the name lets a later build tell a dead export's leftover from a live one
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.tmp-{os.getpid()}-", dir=target.parent))
     try:
         t0 = time.perf_counter()
         try:

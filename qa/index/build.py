@@ -28,7 +28,7 @@ from .embedding import (
     embed_sentences,
     get_embedder,
 )
-from .format import DATA_FILES, EXACT_MAX_CHUNKS, BuiltIndex, read_manifest, save
+from .format import DATA_FILES, EXACT_MAX_CHUNKS, MAP_MIN_BYTES, BuiltIndex, read_manifest, save
 from .onnx_embedding import cache_dir_for
 from .records import FORMAT_VERSION, ChunkRecord, DocRecord, Manifest, SentenceRecord, read_jsonl
 from .sources import MAX_FILE_BYTES, corpus_fingerprint, load_corpus
@@ -37,12 +37,13 @@ from .storage import (
     clean_stale_temp_dirs,
     freeze,
     fsync_dir,
+    remember_digest,
     remove_tree,
     stage_hook,
     swap_in,
 )
 from .text import tokenize
-from .wordvec import write_word_vectors
+from .wordvec import META_FILE, VECTORS_FILE, write_word_vectors
 
 
 @dataclass
@@ -112,8 +113,18 @@ def _previous(index_dir: Path, model: str) -> _Previous:
     return prev
 
 
-def check_target(index_dir: Path, corpus_dir: Path) -> None:
-    """Refuse to build over a directory that is not an index (it would be replaced)."""
+#: Every name a build writes into an index directory; a damaged index holding only these is
+#: rebuilt whatever its manifest says (red-team round two, finding 4).
+INDEX_NAMES = frozenset({"manifest.json", *DATA_FILES, VECTORS_FILE, META_FILE})
+
+
+def check_target(index_dir: Path, corpus_dir: Path) -> list[str]:
+    """Refuse to build over a directory that is not an index (it would be replaced).
+
+    A damaged index (no, empty or bad manifest; files it does not describe) is rebuilt: the
+    returned notes say what was wrong and which files the build replaces. Only files an index
+    never writes (``my-notes.txt``) make it refuse.
+    """
     index_dir, corpus_dir = Path(index_dir), Path(corpus_dir)
     if index_dir.resolve() == corpus_dir.resolve() or corpus_dir.resolve().is_relative_to(
         index_dir.resolve()
@@ -122,35 +133,30 @@ def check_target(index_dir: Path, corpus_dir: Path) -> None:
             f"index directory {index_dir} holds the corpus {corpus_dir}; "
             "choose another --index directory"
         )
-    if (
-        index_dir.is_dir()
-        and any(index_dir.iterdir())
-        and not (index_dir / "manifest.json").exists()
-    ):
-        raise QAError(
-            f"{index_dir} is not empty and is not an index (no manifest.json); building would "
-            "replace it. Choose a new or empty --index directory"
-        )
     if index_dir.exists() and not index_dir.is_dir():
         raise QAError(f"{index_dir} is a file, not a directory; choose another --index path")
-    if index_dir.is_dir() and (index_dir / "manifest.json").exists():
-        foreign = sorted(
-            p.name for p in index_dir.iterdir() if p.name not in _index_files(index_dir)
-        )
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
-            raise QAError(
-                f"{index_dir} holds files the index did not write ({shown}); a rebuild replaces "
-                "the whole directory, so move them elsewhere first"
-            )
-
-
-def _index_files(index_dir: Path) -> set[str]:
-    """The names an index directory may hold: its manifest and the files it describes."""
+    if not index_dir.is_dir():
+        return []
+    names = sorted(p.name for p in index_dir.iterdir())
     try:
-        return {"manifest.json", *read_manifest(index_dir).files}
-    except QAError:
-        return {"manifest.json", *DATA_FILES}
+        described = {"manifest.json", *read_manifest(index_dir).files}
+        problem = None
+    except QAError as e:
+        described, problem = set(), str(e).split("; run `qa build`")[0]
+    foreign = [n for n in names if n not in described and n not in INDEX_NAMES]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+        what = "holds files the index did not write" if described else "is not an index"
+        raise QAError(
+            f"{index_dir} {what} ({shown}); a rebuild replaces the whole directory, so move "
+            "them elsewhere first (or choose a new or empty --index directory)"
+        )
+    if names and problem is not None:
+        return [
+            f"the index at {index_dir} was damaged ({problem}); rebuilt it from the corpus, "
+            f"removing {', '.join(names)}"
+        ]
+    return []
 
 
 def _records(
@@ -266,6 +272,9 @@ def _build_locked(
         except BaseException:
             remove_tree(tmp)
             raise
+        for name, info in manifest.files.items():  # hashed just now: no process need redo it
+            if info["bytes"] > MAP_MIN_BYTES:
+                remember_digest(index_dir / name, info["sha256"])
         stage_hook("swapped")
     # Export the model for torch-free queries now, while it is loaded (qa.index.onnx_embedding).
     note = export_or_note(embedder, cache_dir_for(index_dir))
@@ -313,12 +322,14 @@ def build_index(
     settings = settings or ChunkerSettings()
     show_progress = default_show_progress() if show_progress is None else show_progress
     embedder = embedder or get_embedder(model)
-    check_target(index_dir, corpus_dir)
+    repaired = check_target(index_dir, corpus_dir)
     try:
-        return _build_locked(
+        report = _build_locked(
             corpus_dir, index_dir, settings, show_progress, embedder, index_kind, wait,
             exact_max_chunks, max_file_bytes, t0,
         )  # fmt: skip
+        report.warnings[:0] = repaired
+        return report
     except PermissionError as e:
         raise QAError(
             f"cannot write the index at {index_dir} ({e.strerror}: {e.filename}); choose a "

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +52,7 @@ from .records import (
     write_jsonl,
 )
 from .sources import corpus_fingerprint
-from .storage import file_sha256
+from .storage import file_sha256, remember_digest, verified_digest
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +190,13 @@ def read_manifest(index_dir: Path) -> Manifest:
         info = manifest.files.get(name)
         if info is None:
             raise CorruptIndexError(f"{path} does not describe {name}; {FIX}")
-        if not p.exists():
-            raise CorruptIndexError(f"index file {p} is missing; {FIX}")
-        size = p.stat().st_size
+        try:
+            st = os.lstat(p)
+        except OSError:
+            raise CorruptIndexError(f"index file {p} is missing; {FIX}") from None
+        if not stat.S_ISREG(st.st_mode):  # a link or device (/dev/zero) is never an index file
+            raise CorruptIndexError(f"index file {p} is not a regular file; {FIX}")
+        size = st.st_size
         if size != info["bytes"]:
             raise CorruptIndexError(
                 f"index file {p} has {size} bytes, expected {info['bytes']}; {FIX}"
@@ -205,16 +211,23 @@ def read_manifest(index_dir: Path) -> Manifest:
 class IntegrityCheck:
     """Checksums of the memory-mapped (large) index files, verified in a background thread.
 
-    ``require()`` raises until the check has passed: a damaged large file is refused before it
-    can give a wrong quote, without making a large index slow to open.
+    ``require()`` waits for the check (at most ``wait_seconds``; None: until it is done) and
+    raises if it failed: a damaged large file is refused before it can give a wrong quote,
+    without making a large index slow to open. A file is verified once per index, not once
+    per process: a passed check is remembered beside the index (``storage.verified_digest``),
+    so the next ``qa ask`` starts at once.
     """
+
+    #: None: ``require`` waits for the check (the CLI, ``qa.answer`` right after loading);
+    #: a number: it refuses with IndexBusyError after that many seconds.
+    wait_seconds: float | None = None
 
     def __init__(self, index_dir: Path, manifest: Manifest):
         self.index_dir = index_dir
         self._files = {
             name: info["sha256"]
             for name, info in manifest.files.items()
-            if info["bytes"] > MAP_MIN_BYTES
+            if info["bytes"] > MAP_MIN_BYTES and verified_digest(index_dir / name) != info["sha256"]
         }
         self.error: str | None = None
         self._done = threading.Event()
@@ -229,6 +242,7 @@ class IntegrityCheck:
                 if file_sha256(self.index_dir / name) != digest:
                     self.error = f"index file {self.index_dir / name} does not match its checksum"
                     return
+                remember_digest(self.index_dir / name, digest)
         except OSError as e:
             self.error = f"index file {e.filename} cannot be read ({e.strerror})"
         finally:
@@ -238,7 +252,7 @@ class IntegrityCheck:
         return self._done.wait(timeout)
 
     def require(self) -> None:
-        if not self._done.is_set():
+        if not self._done.wait(self.wait_seconds):
             raise IndexBusyError(
                 f"index {self.index_dir} is still being checked after loading; ask again in a "
                 "few seconds"
@@ -312,12 +326,26 @@ def _open(
         problems.append("chunk offsets point outside the documents")
     if any(not 0 <= s.doc < len(docs) or s.span_end > len(docs[s.doc].text) for s in sentences):
         problems.append("sentence offsets point outside the documents")
+    # In-memory vectors are checked for NaN here; mapped ones would cost a full read at load.
+    if (not mapped("sentence_vectors.npy") and not np.isfinite(svecs).all()) or (
+        not mapped("vectors.faiss") and not _finite_faiss(faiss_index)
+    ):
+        problems.append("the vectors hold values that are not finite numbers (NaN)")
     if problems:
         raise CorruptIndexError(f"index {index_dir} is inconsistent ({'; '.join(problems)}); {FIX}")
     return LoadedIndex(
         index_dir, manifest, embedder, docs, chunks, sentences, faiss_index, bm25, svecs,
         sentence_faiss, search_threads, IntegrityCheck(index_dir, manifest),
     )  # fmt: skip
+
+
+def _finite_faiss(index: Any) -> bool:
+    """The chunk vectors inside a FAISS index are finite (read back in blocks)."""
+    step = 1 << 14
+    for i in range(0, index.ntotal, step):
+        if not np.isfinite(index.reconstruct_n(i, min(step, index.ntotal - i))).all():
+            return False
+    return True
 
 
 #: Makes the query embedder for an index's model name and directory (``qa.api`` passes one).

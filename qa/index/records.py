@@ -8,6 +8,8 @@ field and the fix: a hand-edited or foreign file is refused with one line, never
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +24,24 @@ FORMAT_VERSION = 3
 FIX = "run `qa build` to rebuild it"
 
 
+#: An index file's name: a plain name inside the index directory, never a path (a ``files`` key
+#: ``../../dev/zero`` made loading hang) nor a hidden file.
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Bounds of the numbers a manifest gives: past them it is damaged, whatever it says.
+MAX_DIMENSION = 65_536
+MAX_COUNT = 10**12
+
+
 def _bad(where: str, what: str) -> CorruptIndexError:
     return CorruptIndexError(f"{where}: {what}; {FIX}")
 
 
-def _int(r: dict, key: str, where: str, lo: int = 0) -> int:
+def _int(r: dict, key: str, where: str, lo: int = 0, hi: int = MAX_COUNT) -> int:
     v = r.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise _bad(where, f"{key} must be a whole number ≥ {lo}, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, int) or v < lo or v > hi:
+        shown = repr(v) if len(repr(v)) <= 40 else type(v).__name__
+        raise _bad(where, f"{key} must be a whole number ≥ {lo} (up to {hi:,}), got {shown}")
     return v
 
 
@@ -310,35 +322,46 @@ class Manifest:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in corpus_files.items()):
             raise _bad(where, "corpus_files must map file names to checksums")
         counts = _dict(r, "counts", where)
-        for key in ("documents", "chunks", "sentences"):
+        for key in ("documents", "chunks", "sentences", *counts):
             _int(counts, key, f"{where} counts")
         files = _dict(r, "files", where)
         for name, info in files.items():
+            if not _FILE_NAME.fullmatch(name):
+                raise _bad(where, f"files holds {name[:60]!r}, which is not a plain file name")
             if not isinstance(info, dict):
                 raise _bad(where, f"files.{name} must be an object")
             _int(info, "bytes", f"{where} files.{name}")
-            if not isinstance(info.get("sha256"), str | None):
-                raise _bad(where, f"files.{name}.sha256 must be text")
+            if not isinstance(info.get("sha256"), str) or not _SHA256.fullmatch(info["sha256"]):
+                raise _bad(where, f"files.{name}.sha256 must be a SHA-256 in hex")
         kinds = {}
         for key in ("faiss_index", "sentence_faiss_index"):
             kinds[key] = r.get(key, "flat")
             if kinds[key] not in ("flat", "hnsw"):
                 raise _bad(where, f"{key} must be 'flat' or 'hnsw', got {kinds[key]!r}")
         seconds = r.get("build_seconds", 0.0)
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float):
-            raise _bad(where, "build_seconds must be a number")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not math.isfinite(seconds)
+        ):
+            raise _bad(where, "build_seconds must be a finite number")
+        for key in ("package_version", "built_at"):
+            if not isinstance(r.get(key, ""), str):
+                raise _bad(where, f"{key} must be text")
+        if not isinstance(r.get("normalized", True), bool):
+            raise _bad(where, "normalized must be true or false")
         return cls(
             model=_str(r, "model", where),
-            dimension=_int(r, "dimension", where, lo=1),
+            dimension=_int(r, "dimension", where, lo=1, hi=MAX_DIMENSION),
             corpus_files=corpus_files,
             counts={k: int(v) for k, v in counts.items()},
             chunker=_dict(r, "chunker", where),
             faiss_index=kinds["faiss_index"],
             sentence_faiss_index=kinds["sentence_faiss_index"],
-            package_version=str(r.get("package_version", "")),
-            built_at=str(r.get("built_at", "")),
+            package_version=r.get("package_version", ""),
+            built_at=r.get("built_at", ""),
             build_seconds=float(seconds),
             files=files,
             format_version=_int(r, "format_version", where),
-            normalized=bool(r.get("normalized", True)),
+            normalized=r.get("normalized", True),
         )

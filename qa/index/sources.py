@@ -3,36 +3,53 @@
 Nothing outside the corpus directory is ever read: a symbolic link that leads outside it is
 refused, loops and dangling links are skipped, and so are files whose names are not valid
 UTF-8, files that are not regular files, files over the size limit (``QA_MAX_FILE_MB``) and
-unreadable ones, each with one warning naming it; the good files are still indexed. Control
-characters other than newline and tab never reach a Document.
+unreadable ones (unreadable folders too), each with one warning naming it; the good files are
+still indexed. Control characters other than newline and tab never reach a Document.
+
+A file is opened once, with ``O_NOFOLLOW``, and everything checked about it (regular file, size,
+where it really is) is checked on the open descriptor (``fstat``, ``/proc/self/fd``), never on
+the path again: a symbolic link swapped in between the scan and the read is refused, not
+followed (red-team round two, finding 1).
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
+import io
 import logging
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorpusError
 from ..readers import SUFFIXES, read_text
 from ..readers.document import Document
+from .bounded import BoundedReader
 
 log = logging.getLogger("qa.readers.document")
 
 #: Default size limit per corpus file (QA_MAX_FILE_MB, read by qa.settings, overrides it).
 MAX_FILE_BYTES = 10_000_000
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Bidirectional embeddings, overrides and isolates: U+202E shows a quote reversed. Removed at
+#: reading time, so the rendered text (what quotes slice from) never holds them.
+_BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+#: Line and paragraph separators (U+2028, U+2029) become what they mean.
+_SEPARATORS = {"\u2028": "\n", "\u2029": "\n\n"}
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _FORMS = ", ".join(SUFFIXES[:-1]) + " or " + SUFFIXES[-1]
 
 
 def printable(path: Path | str) -> str:
-    """A path as text that can always be printed: undecodable bytes as ``\\xNN``."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as text that can always be printed: undecodable bytes as ``\\xNN``, control and
+    bidi characters (terminal escapes, U+202E) as ``\\uNNNN``."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 @dataclass
@@ -62,6 +79,22 @@ def _link_problem(path: Path, root: Path) -> str | None:
     return None
 
 
+def _walk_error(scan: CorpusScan, root_dir: Path) -> Callable[[OSError], None]:
+    def onerror(e: OSError) -> None:
+        where = e.filename if e.filename is not None else root_dir
+        if os.path.abspath(where) == os.path.abspath(root_dir):
+            raise CorpusError(
+                f"corpus directory {printable(root_dir)} cannot be read "
+                f"({e.strerror or e}); fix its permissions"
+            ) from e
+        scan.warnings.append(
+            f"skipped the folder {printable(where)}: it cannot be read ({e.strerror or e}); "
+            "fix its permissions to index its files"
+        )
+
+    return onerror
+
+
 def scan_corpus(corpus_dir: Path) -> CorpusScan:
     """The readable-looking files under ``corpus_dir`` (sorted), and warnings for the rest."""
     corpus_dir = Path(corpus_dir)
@@ -77,7 +110,8 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
         )
     scan = CorpusScan(corpus_dir)
     root = corpus_dir.resolve()
-    for dirpath, dirnames, filenames in os.walk(corpus_dir, followlinks=False):
+    walk = os.walk(corpus_dir, onerror=_walk_error(scan, corpus_dir), followlinks=False)
+    for dirpath, dirnames, filenames in walk:
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for d in list(dirnames):
             if os.path.islink(os.path.join(dirpath, d)):
@@ -95,6 +129,8 @@ def scan_corpus(corpus_dir: Path) -> CorpusScan:
                 name.encode("utf-8")
             except UnicodeEncodeError:
                 problem = "its name is not valid UTF-8; rename it"
+            if problem is None and _UNPRINTABLE.search(name):
+                problem = "its name holds control or text-direction characters; rename it"
             if problem is None and path.is_symlink():
                 problem = _link_problem(path, root)
             if problem is None:
@@ -130,19 +166,63 @@ def corpus_fingerprint(corpus_dir: Path) -> dict[str, str]:
     for p in corpus_files(corpus_dir):
         key = p.relative_to(corpus_dir).as_posix()
         try:
-            st = p.stat()
-            if st.st_size > limit:
-                out[key] = f"size:{st.st_size}:{st.st_mtime_ns}"
-                continue
-            with open(p, "rb") as f:
+            with open_corpus_file(p, corpus_dir) as f:
+                st = os.fstat(f.fileno())
+                if st.st_size > limit:
+                    out[key] = f"size:{st.st_size}:{st.st_mtime_ns}"
+                    continue
                 out[key] = hashlib.file_digest(f, "sha256").hexdigest()
         except OSError as e:
             out[key] = f"unreadable:{e.errno}"
+        except CorpusError:
+            out[key] = "refused"
     return out
 
 
-def _read_bytes(path: Path) -> bytes:
-    return path.read_bytes()
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_nofollow(path: str) -> int:
+    return os.open(path, _OPEN_FLAGS)
+
+
+def open_corpus_file(path: Path, corpus_dir: Path) -> io.BufferedReader:
+    """``path`` opened for reading (binary), only if it is a regular file inside the corpus.
+
+    The last component is opened with ``O_NOFOLLOW``; a symbolic link (one the scan let
+    through because it stays inside the corpus) is resolved once and its target opened the
+    same way. Then the *open* file is checked: a regular file (``fstat``) whose real place
+    (``/proc/self/fd``) is inside the corpus. Raises CorpusError (refused) or OSError.
+    """
+    root = os.path.realpath(corpus_dir)
+    try:
+        fd = _open_nofollow(os.fspath(path))
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        target = os.path.realpath(path)
+        if os.path.commonpath([root, target]) != root:
+            raise CorpusError(
+                f"{printable(path)}: became a symbolic link out of the corpus directory while "
+                "it was being read; refused"
+            ) from e
+        fd = _open_nofollow(target)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CorpusError(f"{printable(path)}: is not a regular file")
+        with contextlib.suppress(OSError):  # no /proc (not Linux): O_NOFOLLOW and fstat hold
+            real = os.readlink(f"/proc/self/fd/{fd}")
+            if os.path.commonpath([root, real]) != root:
+                raise CorpusError(
+                    f"{printable(path)}: leads out of the corpus directory (a folder on its way "
+                    "was replaced by a link while it was being read); refused"
+                )
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _decode(path: Path, raw: bytes) -> tuple[str, int]:
@@ -164,7 +244,11 @@ def _decode(path: Path, raw: bytes) -> tuple[str, int]:
         text = text[1:]
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text, removed = _CONTROL_RE.subn("", text)
-    return text, removed
+    text, bidi = _BIDI_RE.subn("", text)
+    for sep, meaning in _SEPARATORS.items():
+        bidi += text.count(sep)
+        text = text.replace(sep, meaning)
+    return text, removed + bidi
 
 
 def _decodes(raw: bytes) -> bool:
@@ -175,27 +259,40 @@ def _decodes(raw: bytes) -> bool:
     return True
 
 
-def read_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document:
-    """Read one file with its form's reader; raises CorpusError naming the file if unusable."""
+def read_document(
+    path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES, reader: BoundedReader | None = None
+) -> Document:
+    """Read one file with its form's reader; raises CorpusError naming the file if unusable.
+
+    With ``reader``, markup forms are read under its deadline (``qa.index.bounded``).
+    """
     doc_id = path.relative_to(root).as_posix()
     limit = max_bytes
     try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CorpusError(
-                f"{path}: is {size / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB per "
-                "file; split it, or raise QA_MAX_FILE_MB"
-            )
-        if size > 1_000_000:
-            log.info("reading %s (%.1f MB)", path, size / 1e6)
-        raw = _read_bytes(path)
+        with open_corpus_file(path, root) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > limit:
+                raise CorpusError(
+                    f"{path}: is {size / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB per "
+                    "file; split it, or raise QA_MAX_FILE_MB"
+                )
+            if size > 1_000_000:
+                log.info("reading %s (%.1f MB)", path, size / 1e6)
+            raw = f.read(limit + 1)  # never more than the limit, even if the file grows
+        if len(raw) > limit:
+            raise CorpusError(f"{path}: grew over the limit of {limit / 1e6:g} MB while read")
     except OSError as e:
         raise CorpusError(f"{path}: cannot be read ({e.strerror}); check its permissions") from e
     text, removed = _decode(path, raw)
     if not text.strip():
         raise CorpusError(f"{path}: is empty; add text or remove the file")
     try:
-        doc = read_text(text, doc_id, str(path), path.suffix)
+        if reader is not None:
+            doc = reader.read(text, doc_id, str(path), path.suffix)
+        else:
+            doc = read_text(text, doc_id, str(path), path.suffix)
+    except CorpusError:
+        raise
     except Exception as e:  # a reader that fails on odd input must not stop the build
         raise CorpusError(
             f"{path}: could not be read as {path.suffix} ({type(e).__name__}: "
@@ -205,8 +302,8 @@ def read_document(path: Path, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Do
     if removed:
         doc.warnings.insert(
             0,
-            f"{path}: removed {removed} control character(s) (NUL and other invisible codes) "
-            "from the text",
+            f"{printable(path)}: removed {removed} control character(s) (NUL, text-direction "
+            "overrides, line separators and other invisible codes) from the text",
         )
     if not doc.paragraphs:
         raise CorpusError(f"{path}: has no paragraphs of text to index")
@@ -230,14 +327,15 @@ def load_corpus(
         detail = f" ({'; '.join(warnings)})" if warnings else ""
         raise CorpusError(f"corpus directory {corpus_dir} has no {_FORMS} files{detail}; add some")
     docs = []
-    for path in scan.files:
-        try:
-            doc = read_document(path, Path(corpus_dir), max_bytes)
-        except CorpusError as e:
-            warnings.append(f"skipped {e}")
-            continue
-        warnings.extend(doc.warnings)
-        docs.append(doc)
+    with BoundedReader() as reader:
+        for path in scan.files:
+            try:
+                doc = read_document(path, Path(corpus_dir), max_bytes, reader)
+            except CorpusError as e:
+                warnings.append(f"skipped {e}")
+                continue
+            warnings.extend(doc.warnings)
+            docs.append(doc)
     for w in warnings:
         log.warning(w)
     if not docs:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +35,65 @@ def file_sha256(path: Path) -> str:
     """The SHA-256 hex digest of the file at ``path``, read in blocks."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_verified(path: Path, size: int, digest: str) -> bytes | None:
+    """The whole file at ``path`` if it has ``size`` bytes and SHA-256 ``digest``, else None.
+
+    What is returned is what was checked: the bytes are hashed after they were read, so a file
+    changed between a check and a later read cannot slip through.
+    """
+    with open(path, "rb") as f:
+        data = f.read(size + 1)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+        return None
+    return data
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    """What changes whenever a file's content can have changed (ctime cannot be set back)."""
+    st = os.stat(path)
+    return {
+        "dev": st.st_dev,
+        "ino": st.st_ino,
+        "bytes": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+    }
+
+
+def _verified_record(path: Path) -> Path:
+    real = os.path.realpath(path)
+    key = hashlib.sha256(os.fsencode(real)).hexdigest()[:32]
+    return Path(real).parent.parent / ".qa-cache" / "verified" / f"{key}.json"
+
+
+def verified_digest(path: Path) -> str | None:
+    """The SHA-256 verified earlier for ``path`` if the file has not changed since, else None.
+
+    Large index files are verified once per index, not once per process: a verified digest is
+    kept in ``.qa-cache/verified/`` beside the index with the file's device, inode, size,
+    mtime and ctime (``remember_digest``).
+    """
+    try:
+        record = json.loads(_verified_record(path).read_text(encoding="utf-8"))
+        stamp = _stamp(path)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("stamp") != stamp:
+        return None
+    digest = record.get("sha256")
+    return digest if isinstance(digest, str) else None
+
+
+def remember_digest(path: Path, digest: str) -> None:
+    """Keep ``digest`` as verified for ``path`` as it is now; best effort (read-only is fine)."""
+    with contextlib.suppress(OSError):
+        record = _verified_record(path)
+        record.parent.mkdir(parents=True, exist_ok=True)
+        tmp = record.with_name(f".{record.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps({"sha256": digest, "stamp": _stamp(path)}), encoding="utf-8")
+        os.replace(tmp, record)
 
 
 def lock_path(index_dir: Path) -> Path:
@@ -71,17 +132,35 @@ def remove_tree(path: Path) -> bool:
     made read-only would otherwise leave its files behind forever. True when it is gone.
     """
 
+    top = os.path.abspath(path)
+    parent = os.path.dirname(top)
+    opened: dict[str, int] = {}  # directories outside the tree whose mode was changed
+
+    def open_up(d: str) -> None:
+        if d not in opened and not (d + os.sep).startswith(top + os.sep):
+            opened[d] = stat.S_IMODE(os.stat(d).st_mode)
+        os.chmod(d, 0o700)
+
     # a read-only parent directory refused the unlink: open it up
     def retry(func: Callable[[str], object], p: str, _exc: object) -> None:
         with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p) or ".", 0o700)
+            open_up(os.path.dirname(os.path.abspath(p)) or ".")
             if os.path.isdir(p) and not os.path.islink(p):
                 os.chmod(p, 0o700)
             func(p)
 
     with contextlib.suppress(OSError):
         os.chmod(path, 0o700)
-    shutil.rmtree(path, onerror=retry)  # onexc needs Python 3.12
+    try:
+        shutil.rmtree(path, onerror=retry)  # onexc needs Python 3.12
+        if os.path.lexists(path):  # the parent itself refused: open it for the last rmdir
+            with contextlib.suppress(OSError):
+                open_up(parent)
+                shutil.rmtree(path, onerror=retry)
+    finally:
+        for d, mode in opened.items():  # a parent's mode is never changed (round two, 10)
+            with contextlib.suppress(OSError):
+                os.chmod(d, mode)
     return not os.path.lexists(path)
 
 
@@ -100,7 +179,7 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
     the two renames of :func:`swap_in`; it is put back when ``index_dir`` is missing.
     """
     index_dir = Path(index_dir)
-    removed = []
+    removed = _clean_dead_exports(index_dir)
     old = sorted(index_dir.parent.glob(f".{index_dir.name}.old-*"))
     tmp = sorted(index_dir.parent.glob(f".{index_dir.name}.tmp-*"))
     for path in old + tmp:
@@ -115,6 +194,37 @@ def clean_stale_temp_dirs(index_dir: Path) -> list[Path]:
             removed.append(path)
         else:
             log.warning("could not remove %s, left by an earlier build; delete it by hand", path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by another user
+        return True
+    return True
+
+
+def _clean_dead_exports(index_dir: Path) -> list[Path]:
+    """Remove ONNX exports a killed process left (``.qa-cache/onnx/.<key>.tmp-<pid>-*``).
+
+    The export runs outside the build lock, so only a leftover whose process is gone is
+    removed; one without a pid in its name (older versions) once it is a day old.
+    """
+    removed = []
+    cache = index_dir.resolve().parent / ".qa-cache" / "onnx"
+    for path in sorted(cache.glob(".*.tmp-*")) if cache.is_dir() else []:
+        tail = path.name.rsplit(".tmp-", 1)[1]
+        pid = tail.split("-", 1)[0]
+        if pid.isdigit() and "-" in tail:
+            stale = not _alive(int(pid))
+        else:
+            stale = time.time() - path.lstat().st_mtime > 86_400
+        if stale and path.is_dir() and not path.is_symlink() and remove_tree(path):
+            log.info("removed %s, left by an interrupted ONNX export", path)
+            removed.append(path)
     return removed
 
 

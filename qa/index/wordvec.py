@@ -15,6 +15,7 @@ lines over its tokenizer here.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import weakref
@@ -25,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CorruptIndexError
 from .format import MAP_MIN_BYTES
+from .records import FIX
+from .storage import read_verified
 from .text import STOPWORDS
 
 log = logging.getLogger(__name__)
@@ -161,7 +165,13 @@ def write_word_vectors(
     model = st_model(embedder)
     if model is None or len(texts) > MAX_SENTENCES:
         return False
-    old = _read(previous, getattr(embedder, "name", "")) if previous else None
+    old = None
+    if previous is not None:  # reused only if the previous index's files check out
+        try:
+            files = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))["files"]
+            old = _read(previous, getattr(embedder, "name", ""), files)
+        except (OSError, ValueError, KeyError, TypeError, CorruptIndexError):
+            old = None
     reuse = {}
     if old is not None:
         reuse = {k: old[1][old[0][i] : old[0][i + 1]] for i, k in enumerate(old[2])}
@@ -182,24 +192,63 @@ def write_word_vectors(
     return True
 
 
-def _read(directory: Path, model: str) -> tuple[list[int], np.ndarray, list[str]] | None:
+def _verified(directory: Path, name: str, files: dict[str, dict[str, Any]] | None) -> bytes:
+    """A small word-vector file's bytes, checked against the manifest when one is given."""
+    path = directory / name
+    if files is None:
+        return path.read_bytes()
+    info = files.get(name)
+    data = read_verified(path, info["bytes"], info["sha256"]) if info else None
+    if data is None:
+        raise CorruptIndexError(f"index file {path} does not match its checksum; {FIX}")
+    return data
+
+
+def _read(
+    directory: Path, model: str, files: dict[str, dict[str, Any]] | None = None
+) -> tuple[list[int], np.ndarray, list[str]] | None:
+    """The stored word vectors, or None when there are none for ``model``.
+
+    With ``files`` (the manifest's), every file is verified by checksum before it is used,
+    whenever that first use comes: small ones here, as they are read; large (mapped) ones
+    by the index's integrity check, which ``encode_query`` waits for. Raises
+    CorruptIndexError for a file that does not match or holds odd values.
+    """
     try:
-        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        meta = json.loads(_verified(directory, META_FILE, files))
         # in memory like the index's other small files; mapped only when large (qa.index.format)
         mapped = (directory / VECTORS_FILE).stat().st_size > MAP_MIN_BYTES
-        vectors = np.load(
-            directory / VECTORS_FILE, mmap_mode="r" if mapped else None, allow_pickle=False
-        )
+        if mapped:
+            if files is not None and VECTORS_FILE not in files:
+                raise CorruptIndexError(f"{directory / VECTORS_FILE} has no checksum; {FIX}")
+            vectors = np.load(directory / VECTORS_FILE, mmap_mode="r", allow_pickle=False)
+        else:
+            raw = _verified(directory, VECTORS_FILE, files)
+            vectors = np.load(io.BytesIO(raw), allow_pickle=False)
+            if not np.isfinite(vectors).all():
+                raise CorruptIndexError(f"{directory / VECTORS_FILE} holds NaN values; {FIX}")
     except (OSError, ValueError):
         return None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("model") != model:
+        return None
+    offsets, keys = meta.get("offsets"), meta.get("keys")
     ok = (
-        isinstance(meta, dict)
-        and meta.get("format") == FORMAT
-        and meta.get("model") == model
-        and len(meta.get("offsets", ())) == len(meta.get("keys", ())) + 1
-        and meta["offsets"][-1] == len(vectors)
+        isinstance(offsets, list)
+        and isinstance(keys, list)
+        and all(type(o) is int for o in offsets)
+        and all(isinstance(k, str) for k in keys)
+        and len(offsets) == len(keys) + 1
+        and vectors.ndim == 2
+        and offsets[0] == 0
+        and offsets[-1] == len(vectors)
+        and all(a <= b for a, b in zip(offsets, offsets[1:], strict=False))
     )
-    return (meta["offsets"], vectors, meta["keys"]) if ok else None
+    if not ok:
+        if files is not None:
+            raise CorruptIndexError(f"{directory / META_FILE} is damaged; {FIX}")
+        return None
+    assert isinstance(offsets, list) and isinstance(keys, list)  # checked above, for mypy
+    return offsets, vectors, keys
 
 
 class SentenceWords:
@@ -221,7 +270,11 @@ def sentence_words(index: Any) -> SentenceWords | None:
     """The index's stored word vectors, or None when it has none that match its sentences."""
     if index in _LOADED:
         return _LOADED[index]
-    found = _read(index.index_dir, index.manifest.model)
+    files = {n: i for n, i in index.manifest.files.items() if n in (META_FILE, VECTORS_FILE)}
+    if not files:  # an index built without word vectors: nothing on disk is trusted
+        _LOADED[index] = None
+        return None
+    found = _read(index.index_dir, index.manifest.model, files)
     result = None
     if found is not None and found[2] == [s.key for s in index.sentences]:
         result = SentenceWords(found[0], found[1])

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..api import show_progress
 from ..errors import ConfigError, QAError
+from ..eval.feedback import FeedbackGate
 from ..settings import Settings, add_serve_arguments, serve_overrides
 from .chat_html import conversation_html
 from .handlers import (
@@ -39,6 +40,7 @@ from .handlers import (
     retrieve_json,
     show_context,
 )
+from .hosts import middleware_for
 from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
@@ -106,8 +108,14 @@ def _wire_events(
             return gr.skip(), gr.skip(), gr.skip()
         return gr.Tabs(selected="context"), gr.update(value=i), show_context(i, contexts)
 
-    def on_feedback(exchanges: list[Exchange] | None, evt: gr.EventData) -> None:
-        saved, message = give_feedback(exchanges, getattr(evt, "_data", None), feedback_file)
+    gate = FeedbackGate()  # one per app: repeats and floods refused (eval.feedback)
+
+    def on_feedback(
+        exchanges: list[Exchange] | None, evt: gr.EventData, request: gr.Request
+    ) -> None:
+        client = str(getattr(request.client, "host", ""))  # by address: new sessions are free
+        data = getattr(evt, "_data", None)
+        saved, message = give_feedback(exchanges, data, feedback_file, gate, client)
         (gr.Info if saved else gr.Warning)(message)
 
     def on_rebuild() -> Iterator[tuple]:
@@ -249,6 +257,9 @@ def launch(
     import gradio as gr  # deferred: importing gradio takes seconds
 
     demo.queue(default_concurrency_limit=1)
+    # Host/Origin allow-list against DNS rebinding, for the page, the API and MCP (hosts.py)
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware_for(host)]
     return demo.launch(
         server_name=host,
         server_port=port,
@@ -262,6 +273,7 @@ def launch(
         # session id each open one, ~75 KiB apiece, so memory grew per request. Keep fewer.
         state_session_capacity=SESSION_CAPACITY,
         show_error=True,
+        app_kwargs=app_kwargs,
         **kwargs,
     )
 

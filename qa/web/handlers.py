@@ -19,10 +19,10 @@ from ..answering.render import render_verification
 from ..answering.retrieval import retrieve_with_index
 from ..answering.verify import check_text, verify_with_index
 from ..errors import QAError
-from ..eval.feedback import Feedback, FeedbackError, record
+from ..eval.feedback import Feedback, FeedbackError, FeedbackGate, record
 from .layout import DEFAULT_K
 from .panel_html import NO_CONTEXT, NO_SOURCES, context_html, quote_context_html, sources_html
-from .state import AppState, chat_turn, one_line, status_markdown, version_line
+from .state import AppState, chat_turn, md_text, one_line, status_markdown, version_line
 from .transcript import Exchange
 
 
@@ -125,9 +125,16 @@ def open_in_context(
 
 
 def give_feedback(
-    exchanges: Sequence[Exchange] | None, data: object, path: Path | None
+    exchanges: Sequence[Exchange] | None,
+    data: object,
+    path: Path | None,
+    gate: FeedbackGate | None = None,
+    client: str = "",
 ) -> tuple[bool, str]:
-    """Record 👍/👎 on answer ``data["turn"]``: (saved, the message to show)."""
+    """Record 👍/👎 on answer ``data["turn"]``: (saved, the message to show).
+
+    ``gate`` refuses a repeated vote and more than its rate per ``client``.
+    """
     exchanges = list(exchanges or [])
     data = data if isinstance(data, Mapping) else {}
     t = _index(data, "turn", len(exchanges))
@@ -146,6 +153,8 @@ def give_feedback(
             e.version,
             e.k,
         )
+        if gate is not None and (why := gate.admit(fb, client)):
+            return False, f"Feedback not saved: {why}."
         record(path, fb)
     except FeedbackError as err:
         return False, f"Feedback not saved: {err}."
@@ -154,8 +163,8 @@ def give_feedback(
 
 def rebuild_view(state: AppState) -> tuple[str, str, str]:
     """Rebuild the index; then the Index tab, the rebuild's message and the version line."""
-    result = state.rebuild()
-    return status_markdown(state), result["message"], version_line(state)
+    result = state.rebuild()  # the message names corpus files: Markdown-escaped for the page
+    return status_markdown(state), md_text(result["message"]), version_line(state)
 
 
 def answer_json(

@@ -21,6 +21,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ..answering.answer import answer_with_index
+from ..answering.question import clean_history
 from ..answering.retrieval import retrieve_with_index
 from ..answering.verify import verify_with_index
 from ..errors import QAError
@@ -71,7 +72,8 @@ def make_tools(
             reasons: when not found, what the closest passage lacks
         """
         try:
-            hist = [h for h in (history or []) if isinstance(h, str) and h.strip()]
+            # the app's own checks: a list of questions or nothing ("history item 2: …")
+            hist = clean_history(history)
             return answer_with_index(index(), question, k=k, history=hist).to_dict()
         except QAError as e:
             raise fail(e) from None

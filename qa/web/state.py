@@ -19,6 +19,7 @@ import ipaddress
 import json
 import logging
 import math
+import os
 import re
 import threading
 import time
@@ -175,13 +176,19 @@ class AppState:
     def _path(self, p: Path) -> str:
         return str(p.resolve()) if self.show_paths else p.name
 
+    def _model(self, model: str) -> str:
+        """The model's name; a local model's folder by its name only, as the corpus's."""
+        if self.show_paths or not (os.path.isabs(model) or os.path.exists(model)):
+            return model
+        return Path(model).name
+
     def status(self) -> dict:
         m = self.index.manifest
         return {
             "documents": m.counts["documents"],
             "chunks": m.counts["chunks"],
             "sentences": m.counts.get("sentences"),
-            "model": m.model,
+            "model": self._model(m.model),
             "built_at": m.built_at,
             "build_seconds": m.build_seconds,
             "version": index_version(m),
@@ -264,22 +271,36 @@ class AppState:
         log.info(msg)
         return self._result(msg, report)
 
+    def _scrub(self, text: str) -> str:
+        """``text`` with the corpus and index folders by name, other absolute paths (a link's
+        target outside the corpus) by their last name only, unless paths are to be shown."""
+        if self.show_paths:
+            return text
+        for p in (self.corpus_dir, self.index_dir):
+            for shown in sorted({str(p.resolve()), str(p)} - {p.name}, key=len, reverse=True):
+                text = text.replace(shown, p.name)
+        return _ABSOLUTE.sub(lambda m: "…/" + m.group(1), text)
+
     def _result(self, message: str, report: BuildReport | None = None) -> dict:
-        if not self.show_paths:  # a failed build names files: by their folder's name only
-            for p in (self.corpus_dir, self.index_dir):
-                for shown in {str(p.resolve()), str(p)} - {p.name}:
-                    message = message.replace(shown, p.name)
+        shown = asdict(report) if report is not None else None
+        if shown is not None:  # a build's report names files too
+            shown["index_dir"] = self._scrub(shown["index_dir"])
+            shown["warnings"] = [self._scrub(w) for w in shown["warnings"]]
         return {
             "ok": report is not None,
-            "message": message,
+            "message": self._scrub(message),
             "status": self.status(),
-            "report": asdict(report) if report is not None else None,
+            "report": shown,
         }
 
 
 # ---------------------------------------------------------------------------- rendering
 
-_MD_ESCAPE = re.compile(r"([\\`*_\[\]|~$])")
+_ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:[^\s/;,()]+/)+([^\s/;,()]+)")
+
+#: ``:``, ``.`` and ``@`` too: a file name like ``www.evil.example`` or ``http://x`` must not
+#: be autolinked in the Index tab (red-team round two, finding 7).
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]|~$:.@])")
 _MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
 
 

@@ -86,12 +86,20 @@ def _deny(monkeypatch, path):
     real_open = io.open
 
     def guarded(file, *args, **kwargs):
-        if os.fspath(file) == os.fspath(path):
+        if not isinstance(file, int) and os.fspath(file) == os.fspath(path):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real_open(file, *args, **kwargs)
 
+    real_os_open = os.open
+
+    def guarded_os(file, *args, **kwargs):
+        if os.fspath(file) == os.fspath(path):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_os_open(file, *args, **kwargs)
+
     monkeypatch.setattr(io, "open", guarded)
     monkeypatch.setattr(builtins, "open", guarded)
+    monkeypatch.setattr(os, "open", guarded_os)
 
 
 def test_unreadable_file_is_skipped_and_the_good_one_indexed(tmp_path, corpus_copy, monkeypatch):
@@ -157,12 +165,15 @@ def test_bad_size_limit_is_one_clear_error(value):
 
 
 def test_a_form_the_reader_cannot_read_is_one_warning(tmp_path, corpus_copy, monkeypatch):
+    import qa.index.bounded
     import qa.readers
 
     def broken(text, doc_id, path):
         raise ValueError("unexpected markup\nat line 3")
 
     monkeypatch.setitem(qa.readers.READERS, ".wiki", broken)
+    # in this process, where the patch holds (markup is otherwise read in a worker process)
+    monkeypatch.setattr(qa.index.bounded, "_is_markup", lambda text, suffix: False)
     (corpus_copy / "Page.wiki").write_text("Some '''wikitext'''.\n", encoding="utf-8")
     (corpus_copy / "empty.html").write_text("<html><body><div></div></body></html>", "utf-8")
     report, idx = _build(corpus_copy, tmp_path)

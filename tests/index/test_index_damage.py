@@ -119,6 +119,8 @@ def test_large_files_are_checked_in_the_background_before_any_answer(fake_index,
 
     monkeypatch.setattr(qa.index.format, "file_sha256", slow_hash)
     idx = load_index(index_dir, corpus, embedder=FakeEmbedder())  # loads at once
+    assert idx.integrity is not None
+    idx.integrity.wait_seconds = 0.1  # a caller that will not wait is refused, not answered
     with pytest.raises(IndexBusyError, match="still being checked"):
         qa.answer(QUESTION, index=idx)
     release.set()
@@ -266,3 +268,64 @@ def test_leftovers_in_read_only_directories_are_removed_by_the_next_build(
         ".index.lock"
     ]
     assert (index_dir / "manifest.json").exists()
+
+
+def test_a_large_file_is_checked_once_per_index_and_answers_wait_for_the_check(
+    fake_index, monkeypatch
+):
+    """Red-team round two, finding 5: every new process (each `qa ask`) restarted the check
+    and was refused; `qa.answer` right after `load_index` failed the same way."""
+    index_dir, corpus, _ = fake_index
+    monkeypatch.setattr(qa.index.format, "MAP_MIN_BYTES", 0)  # every file counts as large
+    real_hash = qa.index.format.file_sha256
+    hashed: list[str] = []
+
+    def slow_hash(path):
+        hashed.append(Path(path).name)
+        threading.Event().wait(0.3)
+        return real_hash(path)
+
+    monkeypatch.setattr(qa.index.format, "file_sha256", slow_hash)
+    idx = load_index(index_dir, corpus, embedder=FakeEmbedder())
+    assert _answer(idx)  # waits for the check instead of refusing
+    assert hashed
+    hashed.clear()
+    again = load_index(index_dir, corpus, embedder=FakeEmbedder())  # as the next process would
+    assert again.integrity is not None and again.integrity.wait(0)
+    assert hashed == [] and _answer(again)
+
+    _damage(index_dir / "docs.jsonl", "overwrite")  # a changed file is checked again
+    monkeypatch.setattr(qa.index.format, "read_manifest", lambda d: again.manifest)
+    check = qa.index.format.IntegrityCheck(index_dir, again.manifest)
+    check.wait(30)
+    assert hashed and check.error and "docs.jsonl does not match" in check.error
+
+
+def test_removing_a_leftover_never_changes_its_parents_mode(tmp_path, monkeypatch):
+    """Red-team round two, finding 10: a leftover in a read-only (0555) folder was removed,
+    and the folder was left 0700."""
+    from qa.index.storage import remove_tree
+
+    parent = tmp_path / "ro"
+    (parent / ".index.tmp-dead" / "inner").mkdir(parents=True)
+    (parent / ".index.tmp-dead" / "inner" / "x.npy").write_bytes(b"x")
+    os.chmod(parent / ".index.tmp-dead" / "inner", 0o555)
+    os.chmod(parent, 0o555)
+    _as_ordinary_user(monkeypatch)
+    assert remove_tree(parent / ".index.tmp-dead") is True
+    assert stat.S_IMODE(os.stat(parent).st_mode) == 0o555
+
+
+def test_a_dead_onnx_exports_leftover_is_removed_by_the_next_build(tmp_path, corpus_copy):
+    """Red-team round two, finding 10: kill -9 during the ONNX export left an 87 MB
+    .qa-cache/onnx/.<key>.tmp-* behind every later build; a live export's is kept."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    onnx = tmp_path / ".qa-cache" / "onnx"
+    gone = onnx / f".model-abc.tmp-{dead.stdout.strip()}-x1y2"
+    live = onnx / f".model-abc.tmp-{os.getpid()}-z3w4"
+    for d in (gone, live):
+        d.mkdir(parents=True)
+        (d / "model.onnx").write_bytes(b"\0" * 1000)
+    build_index(corpus_copy, tmp_path / "index", embedder=FakeEmbedder())
+    assert not gone.exists() and live.exists()
