@@ -40,7 +40,7 @@ from .handlers import (
 from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
-from .state import AppState, one_line
+from .state import AppState, one_line, status_markdown, version_line
 
 __all__ = [  # the handlers are re-exported: tests and scripts use them through qa.web.app
     "NO_CONTEXT", "Panels", "View", "answer_json", "ask", "build_app", "build_blocks", "clear",
@@ -127,6 +127,15 @@ def _wire_events(demo, state: AppState, ui: Ui, title: str, feedback_file: Path 
     # refused there, rather than queue behind the first and run again.
     rebuild_outputs = [ui.rebuild_btn, ui.rebuild_msg, ui.status_md, ui.statusline]
     ui.rebuild_btn.click(on_rebuild, None, rebuild_outputs, concurrency_limit=None, **private)
+
+    # Every page shows the index it answers from: on opening, and after a rebuild (any page's)
+    def on_version(shown):
+        now = version_line(state)
+        return (gr.skip(),) * 3 if shown == now else (now, status_markdown(state), now)
+
+    version_io = (on_version, [ui.shown_version], [ui.statusline, ui.status_md, ui.shown_version])
+    demo.load(*version_io, **private)
+    ui.version_timer.tick(*version_io, concurrency_limit=None, show_progress="hidden", **private)
     ui.check_btn.click(lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private)
     ui.check_text.submit(
         lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private

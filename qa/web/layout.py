@@ -26,6 +26,8 @@ EXAMPLES = [
     "Who mainly carries out human trafficking in Laos?",
 ]
 DEFAULT_K = 5
+#: How often an open page asks which index answers now (seconds): after a rebuild it says so.
+VERSION_CHECK_S = 10
 MAX_UI_K = 20
 REBUILD_HINT = (
     "Rebuild picks up edited or added files in the corpus folder; questions are answered "
@@ -65,6 +67,8 @@ class Ui:
     """The components that events read or write (Gradio objects, hence ``Any``)."""
 
     statusline: Any
+    shown_version: Any
+    version_timer: Any
     exchanges: Any
     contexts: Any
     chat: Any
@@ -115,14 +119,31 @@ def layout(state: AppState, title: str, url: str = "", feedback: bool = False) -
     import gradio as gr  # deferred: importing gradio takes seconds
 
     exchanges, contexts = gr.State([]), gr.State([])
+    # the version line this page shows: the app fills it on load and when a rebuild changes it
+    shown_version, version_timer = gr.State(""), gr.Timer(VERSION_CHECK_S)
     gr.HTML(header_html(title, url), elem_id="qa-header", js_on_load=None)
+    # one polite live region, outside the conversation (which is redrawn whole): the page's
+    # script puts the gist of each new reply here for screen readers
+    gr.HTML(
+        '<div id="qa-announce" class="qa-sr" role="status" aria-live="polite"></div>',
+        js_on_load=None,
+        padding=False,
+    )
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             chat = _chat_column(feedback)
             statusline = gr.Markdown(version_line(state), elem_id="qa-statusline")
         with gr.Column(scale=2, min_width=360):
             side = _side_tabs(state)
-    return Ui(statusline=statusline, exchanges=exchanges, contexts=contexts, **chat, **side)
+    return Ui(
+        statusline=statusline,
+        shown_version=shown_version,
+        version_timer=version_timer,
+        exchanges=exchanges,
+        contexts=contexts,
+        **chat,
+        **side,
+    )
 
 
 def _chat_column(feedback: bool) -> dict[str, Any]:
@@ -136,11 +157,12 @@ def _chat_column(feedback: bool) -> dict[str, Any]:
             scale=5,
             max_lines=4,
             elem_id="qa-question",
-            placeholder="Ask a question and press Enter",
+            placeholder="Ask a question",
         )
-        ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+        ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
     gr.HTML(
-        f'<div id="qa-count" aria-live="polite">Up to {MAX_QUESTION_CHARS} characters.</div>',
+        f'<div id="qa-count" aria-live="polite">Up to {MAX_QUESTION_CHARS} characters; '
+        "Enter asks.</div>",
         js_on_load=None,
     )
     gr.Markdown("Examples (click to ask):", elem_id="qa-examples-label")
@@ -190,10 +212,8 @@ def _side_tabs(state: AppState) -> dict[str, Any]:
                 elem_id="qa-check-text",
             )
             check_btn = gr.Button("Check", elem_id="qa-check")
-            # plain text, never HTML: what is shown is what the source and the check say
-            check_out = gr.Textbox(
-                label="Result", lines=8, interactive=False, elem_id="qa-check-result"
-            )
+            # every given or source text in it is escaped (qa.web.check_html)
+            check_out = gr.HTML("", elem_id="qa-check-result", js_on_load=None)
     return dict(
         tabs=tabs,
         sources=sources,
