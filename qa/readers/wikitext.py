@@ -142,12 +142,12 @@ class _Wiki:
                     out.append(self.plain(label.nodes).split("#")[0] if n.text is None
                                else self.plain(label.nodes))  # fmt: skip
             elif isinstance(n, ExternalLink):
-                label = self.plain(n.title.nodes) if n.title else str(n.url)
                 url = str(n.url).strip()
+                shown = self.plain(n.title.nodes) if n.title else str(n.url)
                 # a reference entry keeps the address of a labelled link, "label (address)",
                 # so that the app can link to the source (the page shows only the label)
                 keep = self.in_entry and n.title and re.match(r"https?://", url, re.I)
-                out.append(f"{label} ({url})" if keep else label)
+                out.append(f"{shown} ({url})" if keep else shown)
             elif isinstance(n, HTMLEntity):
                 out.append(n.normalize())
             elif isinstance(n, Comment):
