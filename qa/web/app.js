@@ -125,6 +125,8 @@ element.addEventListener("click", (ev) => {
   } else if ((b = t.closest(".qa-link"))) {
     const url = location.origin + location.pathname + "?q=" + encodeURIComponent(b.dataset.q);
     copyText(url).then(() => flash(b, "Link copied"), () => flash(b, "Copy failed"));
+  } else if ((b = t.closest(".qa-show"))) {
+    openQuote(b.closest("figure").querySelector(".qa-quote"));
   } else if ((b = t.closest(".qa-ref"))) {
     showReference(b);
   } else if ((b = t.closest(".qa-vote"))) {

@@ -114,6 +114,12 @@ def _copy_button(label: str, content: str, cls: str = "", name: str = "") -> str
     )
 
 
+def _show_button(name: str) -> str:
+    """The button that opens its quote (or passage) in the article: the quote itself is
+    clickable too, but a button is what a keyboard, a screen reader and a finger find."""
+    return f'<button type="button" class="qa-show" aria-label="{_attr(name)}">In context</button>'
+
+
 def _quote_html(
     q: Quote, j: int, t: int, line: str, refs: Sequence[Reference], tentative: bool
 ) -> str:
@@ -124,11 +130,11 @@ def _quote_html(
     which = f"quote {j + 1} of answer {t + 1}"
     return (
         f'<figure class="qa-quote-block">{label}'
-        f'<blockquote class="qa-quote" data-quote="{j}" tabindex="0" role="button" '
-        f'aria-label="Show {which} in the article: {_attr(line)}" '
+        f'<blockquote class="qa-quote" data-quote="{j}" '
         f'title="Show this quote in the article">{with_chips(line)}{marks}</blockquote>'
         f"<figcaption>— {html.escape(where(q.title, q.section))}</figcaption>{claims}"
-        f'<div class="qa-tools">{_copy_button("Copy quote", line, "", f"Copy {which}")}'
+        f'<div class="qa-tools">{_show_button(f"Show {which} in the article")}'
+        + _copy_button("Copy quote", line, "", f"Copy {which}")
         + _copy_button(
             "Copy with references",
             quote_text(q, refs, line),
@@ -145,11 +151,13 @@ def _quote_html(
 def _passage_html(p: Passage, j: int, t: int) -> str:
     return (
         f'<figure class="qa-quote-block qa-closest">'
-        f'<blockquote class="qa-quote" data-passage="{j}" tabindex="0" role="button" '
-        f'aria-label="Show closest passage {j + 1} of answer {t + 1} in the article: '
-        f'{_attr(p.text)}" title="Show this passage in the article">'
+        f'<blockquote class="qa-quote" data-passage="{j}" '
+        'title="Show this passage in the article">'
         f"{with_chips(passage_line(p))}</blockquote>"
-        f"<figcaption>— {html.escape(where(p.title, p.section))}</figcaption></figure>"
+        f"<figcaption>— {html.escape(where(p.title, p.section))}</figcaption>"
+        f'<div class="qa-tools">'
+        f"{_show_button(f'Show closest passage {j + 1} of answer {t + 1} in the article')}"
+        "</div></figure>"
     )
 
 

@@ -55,10 +55,16 @@ element.addEventListener("keydown", (ev) => {
 });
 """
 CONTEXT_JS = """
-watch("value", () => setTimeout(() => {
+// Show the quote in its context where the person is looking: once its tab is visible (it
+// may still be switching), scroll it to the middle, on the page too (a phone's one surface).
+// Gradio draws a tab's content when the tab is first opened: this runs then, and on a change.
+function showHere(tries) {
   const here = element.querySelector(".qa-target") || element.querySelector(".qa-here");
-  if (here) here.scrollIntoView({ block: "center" });
-}, 80));
+  if (here && here.getClientRects().length) here.scrollIntoView({ block: "center" });
+  else if (tries > 0) setTimeout(() => showHere(tries - 1), 80);
+}
+watch("value", () => setTimeout(() => showHere(25), 80));
+setTimeout(() => showHere(25), 80);
 """
 
 

@@ -108,7 +108,7 @@ def test_each_turn_has_a_heading_and_control_names_say_which_turn():
         "Copy link to answer 3",
         "Copy quote 2 of answer 3",
         "Good answer (answer 1)",
-        "Show quote 2 of answer 3 in the article: Boats sank.[1]",
+        "Show quote 2 of answer 3 in the article",
     ):
         assert f'aria-label="{name}' in out, name
     said = html.unescape(re.search(r'data-announce="([^"]*)"', out).group(1))
