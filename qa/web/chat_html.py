@@ -272,10 +272,10 @@ def _turn_heading(e: Exchange, t: int) -> str:
     """The turn's heading: the question (a reply without one still gets a heading)."""
     if e.shown is None:
         return f'<h2 class="qa-sr">Reply {t + 1}</h2>'
-    shown = html.escape(e.shown)
+    name = _attr(f"Question {t + 1}: {e.shown}")
     return (
-        '<div class="message user"><h2 class="message-content">'
-        f'<span class="qa-sr">Question {t + 1}: </span>{shown}</h2></div>'
+        f'<div class="message user"><h2 class="message-content" aria-label="{name}">'
+        f"{html.escape(e.shown)}</h2></div>"
     )
 
 
@@ -291,10 +291,10 @@ def conversation_html(exchanges: Sequence[Exchange], title: str = "", feedback: 
         + _copy_button("Copy all", text, "qa-copy-all", "Copy the whole conversation")
         + f'<button type="button" class="qa-download" '
         f'data-filename="{_attr(export_name(name, ".md"))}" data-content="{_attr(markdown)}" '
-        'aria-label="Save the conversation as Markdown (.md)">Save .md</button>'
+        'aria-label="Save .md: the conversation as Markdown">Save .md</button>'
         f'<button type="button" class="qa-download" '
         f'data-filename="{_attr(export_name(name, ".txt"))}" data-content="{_attr(text)}" '
-        'aria-label="Save the conversation as text (.txt)">Save .txt</button></div>'
+        'aria-label="Save .txt: the conversation as text">Save .txt</button></div>'
     )
     turns = [
         f'<div class="qa-turn" data-turn="{t}">{_turn_heading(e, t)}'

@@ -106,7 +106,7 @@ def ask(page, question: str):
     box.press("Enter")
     expect(page.locator("#qa-chat .qa-turn")).to_have_count(before + 1)
     page.wait_for_timeout(400)  # the scroll after the new reply
-    return page.locator("#qa-chat .qa-turn").last
+    return page.locator("#qa-chat .qa-turn").nth(before)
 
 
 def clipboard(page) -> str:
@@ -155,7 +155,7 @@ def test_copies_give_the_quote_as_the_source_writes_it(app, browser):
     today = dt.date.today().isoformat()
     for name, suffix in (("Markdown", ".md"), ("text", ".txt")):
         with page.expect_download() as info:
-            page.get_by_role("button", name=f"Save the conversation as {name}").click()
+            page.get_by_role("button", name=f"Save {suffix}: the conversation as {name}").click()
         download = info.value
         assert download.suggested_filename == f"human-trafficking-in-laos-{today}{suffix}"
         text = Path(download.path()).read_text(encoding="utf-8")
