@@ -172,7 +172,7 @@ def test_answer_markdown_escapes_source_text():
     ans = Answer("q", True, [q], [Reference("d", 2, '"Laos". <script>x</script>')])
     md = answer_markdown(ans)
     assert "<b>" not in md and "<script>" not in md
-    assert md.startswith("> A \\<b\\>bold\\</b\\> claim. [2]")
+    assert md.startswith("> A \\<b\\>bold\\</b\\> claim.[2]")
     assert "**References**" in md and '- [2] "Laos". \\<script\\>x\\</script\\>' in md
 
 
@@ -311,7 +311,7 @@ def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
 
     tab, message, line = app_module.rebuild_view(state)
     assert message.startswith("Rebuilt") and "passages" in tab
-    assert line.startswith("Answers come from the index built")
+    assert line.startswith("Answers come from the index content")
 
 
 # ------------------------------------------------- the bad-input matrix, through the web API
