@@ -61,8 +61,8 @@ def as_written(q: Quote) -> str:
 
     ``Quote.written`` is the source's own text, marks included (``"… 2003.[1]"``, never
     ``"… 2003. [1]"``). A number the quote carries that no marker inside it shows (the
-    sentence is covered by a marker later in its paragraph) follows after a space, as it is
-    not written there; a Quote without ``written`` shows all its numbers that way.
+    sentence is covered by a marker later in its paragraph) follows at once, as the source
+    places its markers; a Quote without ``written`` shows all its numbers that way.
 
     Example:
         >>> q = Quote("It was ratified in 2003.", (1,), "d", "", 0, 24, 1.0,
@@ -70,12 +70,12 @@ def as_written(q: Quote) -> str:
         >>> as_written(q)
         'It was ratified in 2003.[1]'
         >>> as_written(Quote("Rivers flood.", (2,), "d", "", 0, 13, 1.0, written="Rivers flood."))
-        'Rivers flood. [2]'
+        'Rivers flood.[2]'
     """
     text = q.written or q.text
     shown = {int(m.group("num")) for m in MARK_RE.finditer(text) if m.group("num")}
     rest = tags(tuple(r for r in q.refs if r not in shown), q.pages)
-    return f"{text} {rest}" if rest else text
+    return f"{text}{rest}"
 
 
 def claim_marks(q: Quote) -> list[str]:

@@ -80,6 +80,9 @@ def render_citation(name: str, p: dict[str, str]) -> str:
         shown = title if book else f'"{title}"'
         if p.get("format"):
             shown += f" ({p['format']})"
+        url = p.get("url", "")
+        if url.lower().startswith(("http://", "https://")) and " " not in url:
+            shown += f" ({url})"  # the page links the title to it: the app links it too
         parts.append(_sentence(shown) if book else shown + ".")
     work = next((p[k] for k in _WORK if p.get(k)), "")
     if work:

@@ -59,6 +59,7 @@ class _Reader:
         self.lists: list[tuple[bool, list[tuple[str, str]]]] = []  # (is notes, [(id, entry)])
         self.left_out: list[str] = []
         self.stray = 0
+        self.in_entry = False  # reading a reference entry: links keep their addresses
 
     # -- inline ------------------------------------------------------------------------------
 
@@ -80,6 +81,14 @@ class _Reader:
                     self.links.append((mark.strip("[]"), href.split("#", 1)[1]))
             elif "mw-editsection" in _classes(child) or "mw-cite-backlink" in _classes(child):
                 continue
+            elif tag == "a" and self.in_entry and _web_address(child.attributes.get("href")):
+                # a reference entry keeps its links' addresses, "label (address)", so that
+                # the app can link to the source (the page shows them only as links)
+                href = _web_address(child.attributes.get("href"))
+                before = len(out)
+                self.inline(child, out)
+                if _collapse("".join(out[before:])) != href:
+                    out.append(f" ({href})")
             else:
                 self.inline(child, out)
 
@@ -153,7 +162,9 @@ class _Reader:
             if li.tag != "li":
                 continue
             body = li.css_first(".reference-text")
+            self.in_entry = True
             text = self.text_of(body if body is not None else li)
+            self.in_entry = False
             entries.append((li.attributes.get("id") or "", strip_backlinks(text)))
         self.lists.append((bool(_NOTE_LIST_RE.search(style)), entries))
 

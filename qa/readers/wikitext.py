@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import PurePosixPath
+from typing import Any
 
 import mwparserfromhell
 from mwparserfromhell.nodes import (
@@ -64,6 +65,7 @@ class _Wiki:
         self.end_matter: list[str] = []
         self.markup = 0
         self.stray = 0
+        self.in_entry = False  # reading a reference entry: links keep their addresses
 
     # -- paragraphs --------------------------------------------------------------------------
 
@@ -143,7 +145,12 @@ class _Wiki:
                     out.append(self.plain(label.nodes).split("#")[0] if n.text is None
                                else self.plain(label.nodes))  # fmt: skip
             elif isinstance(n, ExternalLink):
-                out.append(self.plain(n.title.nodes) if n.title else str(n.url))
+                url = str(n.url).strip()
+                shown = self.plain(n.title.nodes) if n.title else str(n.url)
+                # a reference entry keeps the address of a labelled link, "label (address)",
+                # so that the app can link to the source (the page shows only the label)
+                keep = self.in_entry and n.title and re.match(r"https?://", url, re.I)
+                out.append(f"{shown} ({url})" if keep else shown)
             elif isinstance(n, HTMLEntity):
                 out.append(n.normalize())
             elif isinstance(n, Comment):
@@ -205,8 +212,16 @@ class _Wiki:
     def ref(self, tag: Tag) -> None:
         name = str(tag.get("name").value).strip() if tag.has("name") else None
         group = str(tag.get("group").value).strip() if tag.has("group") else ""
-        entry = self.plain(tag.contents.nodes) if tag.contents else None
+        entry = self.entry(tag.contents.nodes) if tag.contents else None
         self.cite(group, name, entry)
+
+    def entry(self, nodes: Any) -> str:
+        """A reference entry as plain text, its links' web addresses kept."""
+        self.in_entry = True
+        try:
+            return self.plain(nodes)
+        finally:
+            self.in_entry = False
 
     def template(self, t: Template) -> None:
         name = _name(t)
@@ -225,7 +240,7 @@ class _Wiki:
             group = "lower-alpha" if name != "refn" else str(named["group"].value).strip() \
                 if "group" in named else ""  # fmt: skip
             ref_name = str(named["name"].value).strip() if "name" in named else None
-            entry = self.plain(args[0].value.nodes) if args else None
+            entry = self.entry(args[0].value.nodes) if args else None
             self.cite(group, ref_name, entry)
         elif name in ("sfn", "harvnb", "sfnp"):
             authors = [str(a.value).strip() for a in args]
@@ -254,7 +269,7 @@ class _Wiki:
                 group = str(n.get("group").value).strip() if n.has("group") else ""
                 number = self.numbers.get(group, {}).get(str(n.get("name").value).strip())
                 if number is not None and (group, number) not in self.entries:
-                    self.entries[(group, number)] = " ".join(self.plain(n.contents.nodes).split())
+                    self.entries[(group, number)] = " ".join(self.entry(n.contents.nodes).split())
 
     def finish(self) -> None:
         self.flush()

@@ -27,6 +27,7 @@ function flash(button, text) {
   const label = button.dataset.label || button.textContent;
   button.dataset.label = label;
   button.textContent = text;
+  announce(text);
   setTimeout(() => { button.textContent = label; }, 1600);
 }
 
@@ -41,28 +42,44 @@ function openQuote(quote) {
   trigger("select", data);
 }
 
+function collapse(turnOrPage) {
+  turnOrPage.querySelectorAll(".qa-pop").forEach((p) => p.remove());
+  turnOrPage.querySelectorAll('.qa-ref[aria-expanded="true"]')
+    .forEach((c) => c.setAttribute("aria-expanded", "false"));
+}
+
 function showReference(chip) {
   const turn = chip.closest(".qa-turn");
   const n = chip.dataset.ref;
   const anchor = chip.closest("blockquote") || chip;
   const open = anchor.parentElement.querySelector(`.qa-pop[data-ref="${n}"]`);
-  turn.querySelectorAll(".qa-pop").forEach((p) => p.remove());
-  turn.querySelectorAll(".qa-ref[aria-expanded]").forEach((c) => c.removeAttribute("aria-expanded"));
+  collapse(turn);
   if (open) return; // a second click closes it
   const entry = turn.querySelector(`.qa-refs li[data-ref="${n}"]`);
   const pop = document.createElement("div");
   pop.className = "qa-pop";
   pop.dataset.ref = n;
   pop.setAttribute("role", "note");
-  pop.textContent = entry
-    ? entry.textContent
-    : `[${n}] The source's References list has no entry with this number.`;
+  if (entry) {
+    // the entry as the list shows it, its links too (Python escaped it: nothing new is parsed)
+    entry.childNodes.forEach((node) => pop.appendChild(node.cloneNode(true)));
+  } else {
+    pop.textContent = `[${n}] The source's References list has no entry with this number.`;
+  }
   anchor.after(pop);
   chip.setAttribute("aria-expanded", "true");
   if (entry) {
     entry.classList.add("qa-flash");
     setTimeout(() => entry.classList.remove("qa-flash"), 2500);
   }
+}
+
+// Said to screen readers through the page's one live region (#qa-announce).
+function announce(text) {
+  const region = document.querySelector("#qa-announce");
+  if (!region || !text) return;
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 50); // a change, even for the same words
 }
 
 function download(button) {
@@ -108,6 +125,8 @@ element.addEventListener("click", (ev) => {
   } else if ((b = t.closest(".qa-link"))) {
     const url = location.origin + location.pathname + "?q=" + encodeURIComponent(b.dataset.q);
     copyText(url).then(() => flash(b, "Link copied"), () => flash(b, "Copy failed"));
+  } else if ((b = t.closest(".qa-show"))) {
+    openQuote(b.closest("figure").querySelector(".qa-quote"));
   } else if ((b = t.closest(".qa-ref"))) {
     showReference(b);
   } else if ((b = t.closest(".qa-vote"))) {
@@ -124,12 +143,13 @@ element.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     openQuote(ev.target);
   } else if (ev.key === "Escape") {
-    element.querySelectorAll(".qa-pop").forEach((p) => p.remove());
+    collapse(element);
   }
 });
 
-// After a new reply: show the START of the newest answer (with its question when that fits),
-// inside the conversation box and, on a phone, on the page.
+// After a new reply: show the START of the newest answer (with its question when that fits).
+// On a wide screen the conversation scrolls in its box; on a phone the page is the one
+// scrolling surface (app.css), so the page scrolls.
 function showNewest() {
   const turns = element.querySelectorAll(".qa-turn");
   const scroller = element.querySelector(".qa-scroll");
@@ -137,7 +157,8 @@ function showNewest() {
   const last = turns[turns.length - 1];
   const reply = last.querySelector(".message.bot");
   const user = last.querySelector(".message.user");
-  const start = user && reply.offsetTop - user.offsetTop < scroller.clientHeight / 3 ? user : reply;
+  const room = scroller.scrollHeight > scroller.clientHeight ? scroller.clientHeight : window.innerHeight;
+  const start = user && reply.offsetTop - user.offsetTop < room / 3 ? user : reply;
   scroller.scrollTop = Math.max(0, start.offsetTop - 6);
   const top = start.getBoundingClientRect().top;
   if (top < 0 || top > window.innerHeight * 0.5) {
@@ -157,7 +178,7 @@ function updateCount() {
   const n = box.value.trim().length;
   const over = n - LIMIT;
   out.textContent = n === 0
-    ? `Up to ${LIMIT} characters.`
+    ? `Up to ${LIMIT} characters; Enter asks.`
     : over > 0
       ? `${n} / ${LIMIT} characters: ${over} too many, shorten the question.`
       : `${n} / ${LIMIT} characters`;
@@ -195,9 +216,14 @@ document.addEventListener("change", (ev) => {
   }
 }, true);
 
+let turnsShown = 0;
 watch("value", () => {
   showNewest();
   setTimeout(updateCount, 50);
+  const conv = element.querySelector(".qa-conv");
+  const turns = conv ? Number(conv.dataset.turns) : 0;
+  if (turns > turnsShown) announce(conv.dataset.announce);
+  turnsShown = turns;
 });
 
 // Focus the question box on wide screens only: on a phone it would scroll the title away

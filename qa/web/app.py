@@ -45,7 +45,7 @@ from .layout import CSS, DEFAULT_K, EXAMPLES, Ui, layout
 from .mcp_tools import make_tools
 from .panel_html import NO_CONTEXT
 from .ports import port_problem
-from .state import AppState, one_line
+from .state import AppState, one_line, status_markdown, version_line
 from .transcript import Exchange
 
 __all__ = [  # the handlers are re-exported: tests and scripts use them through qa.web.app
@@ -141,6 +141,15 @@ def _wire_events(
     # refused there, rather than queue behind the first and run again.
     rebuild_outputs = [ui.rebuild_btn, ui.rebuild_msg, ui.status_md, ui.statusline]
     ui.rebuild_btn.click(on_rebuild, None, rebuild_outputs, concurrency_limit=None, **private)
+
+    # Every page shows the index it answers from: on opening, and after a rebuild (any page's)
+    def on_version(shown: str) -> tuple:
+        now = version_line(state)
+        return (gr.skip(),) * 3 if shown == now else (now, status_markdown(state), now)
+
+    version_io = (on_version, [ui.shown_version], [ui.statusline, ui.status_md, ui.shown_version])
+    demo.load(*version_io, **private)
+    ui.version_timer.tick(*version_io, concurrency_limit=None, show_progress="hidden", **private)
     ui.check_btn.click(lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private)
     ui.check_text.submit(
         lambda t: check_quote(state, t), [ui.check_text], [ui.check_out], **private

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..answering.answer import answer_with_index
-from ..answering.render import render_verification
 from ..answering.retrieval import retrieve_with_index
 from ..answering.verify import check_text, verify_with_index
 from ..errors import QAError
 from ..eval.feedback import Feedback, FeedbackError, FeedbackGate, record
+from .check_html import check_error_html, check_html
 from .layout import DEFAULT_K
 from .panel_html import NO_CONTEXT, NO_SOURCES, context_html, quote_context_html, sources_html
 from .state import AppState, chat_turn, md_text, one_line, status_markdown, version_line
@@ -184,11 +184,11 @@ def retrieve_json(state: AppState, question: str, k: int = DEFAULT_K) -> list[di
 
 
 def check_quote(state: AppState, text: Any) -> str:
-    """The "Check a quote" tab: is ``text`` in the source verbatim, with the source's [n]?"""
+    """The "Check a quote" tab's HTML: is ``text`` in the source verbatim, with its [n]?"""
     try:
         check_text(text)
         idx = state.index
         with idx.serving():
-            return render_verification(verify_with_index(idx, text))
+            return check_html(verify_with_index(idx, text))
     except QAError as e:
-        return one_line(str(e))
+        return check_error_html(one_line(str(e)))

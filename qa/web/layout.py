@@ -26,6 +26,8 @@ EXAMPLES = [
     "Who mainly carries out human trafficking in Laos?",
 ]
 DEFAULT_K = 5
+#: How often an open page asks which index answers now (seconds): after a rebuild it says so.
+VERSION_CHECK_S = 10
 MAX_UI_K = 20
 REBUILD_HINT = (
     "Rebuild picks up edited or added files in the corpus folder; questions are answered "
@@ -53,10 +55,16 @@ element.addEventListener("keydown", (ev) => {
 });
 """
 CONTEXT_JS = """
-watch("value", () => setTimeout(() => {
+// Show the quote in its context where the person is looking: once its tab is visible (it
+// may still be switching), scroll it to the middle, on the page too (a phone's one surface).
+// Gradio draws a tab's content when the tab is first opened: this runs then, and on a change.
+function showHere(tries) {
   const here = element.querySelector(".qa-target") || element.querySelector(".qa-here");
-  if (here) here.scrollIntoView({ block: "center" });
-}, 80));
+  if (here && here.getClientRects().length) here.scrollIntoView({ block: "center" });
+  else if (tries > 0) setTimeout(() => showHere(tries - 1), 80);
+}
+watch("value", () => setTimeout(() => showHere(25), 80));
+setTimeout(() => showHere(25), 80);
 """
 
 
@@ -65,6 +73,8 @@ class Ui:
     """The components that events read or write (Gradio objects, hence ``Any``)."""
 
     statusline: Any
+    shown_version: Any
+    version_timer: Any
     exchanges: Any
     contexts: Any
     chat: Any
@@ -115,14 +125,31 @@ def layout(state: AppState, title: str, url: str = "", feedback: bool = False) -
     import gradio as gr  # deferred: importing gradio takes seconds
 
     exchanges, contexts = gr.State([]), gr.State([])
+    # the version line this page shows: the app fills it on load and when a rebuild changes it
+    shown_version, version_timer = gr.State(""), gr.Timer(VERSION_CHECK_S)
     gr.HTML(header_html(title, url), elem_id="qa-header", js_on_load=None)
+    # one polite live region, outside the conversation (which is redrawn whole): the page's
+    # script puts the gist of each new reply here for screen readers
+    gr.HTML(
+        '<div id="qa-announce" class="qa-sr" role="status" aria-live="polite"></div>',
+        js_on_load=None,
+        padding=False,
+    )
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=420):
             chat = _chat_column(feedback)
             statusline = gr.Markdown(version_line(state), elem_id="qa-statusline")
         with gr.Column(scale=2, min_width=360):
             side = _side_tabs(state)
-    return Ui(statusline=statusline, exchanges=exchanges, contexts=contexts, **chat, **side)
+    return Ui(
+        statusline=statusline,
+        shown_version=shown_version,
+        version_timer=version_timer,
+        exchanges=exchanges,
+        contexts=contexts,
+        **chat,
+        **side,
+    )
 
 
 def _chat_column(feedback: bool) -> dict[str, Any]:
@@ -136,11 +163,12 @@ def _chat_column(feedback: bool) -> dict[str, Any]:
             scale=5,
             max_lines=4,
             elem_id="qa-question",
-            placeholder="Ask a question and press Enter",
+            placeholder="Ask a question",
         )
-        ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80)
+        ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask")
     gr.HTML(
-        f'<div id="qa-count" aria-live="polite">Up to {MAX_QUESTION_CHARS} characters.</div>',
+        f'<div id="qa-count" aria-live="polite">Up to {MAX_QUESTION_CHARS} characters; '
+        "Enter asks.</div>",
         js_on_load=None,
     )
     gr.Markdown("Examples (click to ask):", elem_id="qa-examples-label")
@@ -190,10 +218,8 @@ def _side_tabs(state: AppState) -> dict[str, Any]:
                 elem_id="qa-check-text",
             )
             check_btn = gr.Button("Check", elem_id="qa-check")
-            # plain text, never HTML: what is shown is what the source and the check say
-            check_out = gr.Textbox(
-                label="Result", lines=8, interactive=False, elem_id="qa-check-result"
-            )
+            # every given or source text in it is escaped (qa.web.check_html)
+            check_out = gr.HTML("", elem_id="qa-check-result", js_on_load=None)
     return dict(
         tabs=tabs,
         sources=sources,

@@ -176,7 +176,11 @@ def _in_context(
     )
     paragraphs = "".join(f"<p>{para}</p>" for para in rendered.split("\n\n") if para.strip())
     meta = f'<div class="qa-meta">{html.escape(title)}</div>'
-    return f'<div class="qa-context">{meta}{paragraphs}</div>'
+    # focusable: on a wide screen it scrolls in its box, and a keyboard must reach it
+    return (
+        f'<div class="qa-context" tabindex="0" role="region" aria-label="In context">'
+        f"{meta}{paragraphs}</div>"
+    )
 
 
 def context_html(index: LoadedIndex, ans: Answer, i: int) -> str:

@@ -39,7 +39,7 @@ from ..index.sources import MAX_FILE_BYTES, corpus_fingerprint
 from ..index.storage import build_lock
 from ..settings import Settings
 from .panel_html import context_html, passage_references, spans_in
-from .transcript import Exchange, answer_markdown, outcome, shown_passages
+from .transcript import Exchange, answer_markdown, outcome, shown_passages, written_lines
 
 __all__ = [  # answer_markdown: the Markdown of an answer, as the chat once showed it
     "EMPTY_PROMPT", "HISTORY_TURNS", "AppState", "Turn", "answer_markdown", "chat_turn",
@@ -57,12 +57,17 @@ EMPTY_PROMPT = "Type a question about the text, or click one of the examples bel
 # ------------------------------------------------------------------------------- state
 
 
-def index_version(m: Manifest) -> str:
-    """Which index answers: its build time and a hash of the corpus files it was built from."""
+def _built(m: Manifest) -> str:
     built = (m.built_at or "?").replace("T", " ").replace("Z", " UTC")
-    built = re.sub(r":\d\d(\.\d+)?(?= UTC)", "", built)  # minutes are enough
-    digest = hashlib.sha256(json.dumps(sorted(m.corpus_files.items())).encode()).hexdigest()
-    return f"built {built} · content {digest[:12]}"
+    return re.sub(r":\d\d(\.\d+)?(?= UTC)", "", built)  # minutes are enough
+
+
+def index_version(m: Manifest) -> str:
+    """Which index answers: a hash of what it was built from (the corpus files' hashes, the
+    model, the chunker and the format), so that a rebuild that changed nothing keeps it."""
+    what = [sorted(m.corpus_files.items()), m.model, m.chunker, m.format_version]
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    return f"content {digest[:12]}"
 
 
 def is_loopback(host: str) -> bool:
@@ -134,6 +139,8 @@ class AppState:
         self.rebuilds = 0
         self._last_rebuild: float | None = None
         self._index = index
+        #: when the version in use was first built: a rebuild that changed nothing keeps it
+        self.version_built = _built(index.manifest)
         self._swap_lock = threading.Lock()
         self._build_lock = threading.Lock()
 
@@ -264,6 +271,8 @@ class AppState:
             return self._result(f"Rebuild failed, the previous index is still in use: {e}")
         new.search_threads, new.reranker = old.search_threads, old.reranker
         with self._swap_lock:
+            if index_version(new.manifest) != index_version(old.manifest):
+                self.version_built = _built(new.manifest)
             self._index = new
         self._last_rebuild = time.monotonic()
         self.rebuilds += 1
@@ -339,8 +348,9 @@ def status_markdown(state: AppState) -> str:
 
 
 def version_line(state: AppState) -> str:
-    """The page's line saying which index answers."""
-    return f"Answers come from the index {md_text(index_version(state.index.manifest))}."
+    """The page's line saying which index answers (and since when)."""
+    version = md_text(f"{index_version(state.index.manifest)}, built {state.version_built}")
+    return f"Answers come from the index {version}."
 
 
 # ----------------------------------------------------------------------------- a chat turn
@@ -386,11 +396,12 @@ def chat_turn(index: LoadedIndex, question: object, k: float | str, history: lis
         if outcome(ans) != "not_found"
         else passage_references(index, shown_passages(ans))
     )
+    version = index_version(index.manifest)
     quoted = [
         i for i, p in enumerate(ans.passages) if spans_in(ans.quotes, p.doc_id, p.start, p.end)
     ]
     return Turn(
-        Exchange(q, q, ans, tuple(refs), version=index_version(index.manifest), k=k),
+        Exchange(q, q, ans, tuple(refs), version=version, k=k, written=written_lines(index, ans)),
         contexts=[context_html(index, ans, i) for i in range(len(ans.passages))],
         choices=[
             (f"#{i + 1} · {p.section or p.title} · {p.text[:60]}…", i)

@@ -1,10 +1,11 @@
 """Answers and conversations as exact plain text and Markdown: what copy and export give.
 
 The plain text is what a reader pastes into their own work, so a quote is the source's
-characters, unchanged, followed by the source's reference numbers (``quote [7][8][9]``), and
-then the reference entries, also unchanged. Nothing is escaped in plain text. The Markdown
-form is built from ``qa.answering.render``'s pieces, escaped as every rendering of an answer
-is (``render.md``), so it reads as the plain text does.
+characters, unchanged, with the source's reference numbers placed as the source places them
+(``September 2003.[1]``: the marker run that follows the quote in the source, as written; see
+:func:`written_line`), and then the reference entries, also unchanged. Nothing is escaped in
+plain text. The Markdown form escapes only what would change how it renders (``*``, ``_``,
+`````, ``<``, ``\\`` …), never the brackets of ``[n]``, so it reads as the plain text does.
 
 Example:
     >>> from qa.results import Answer, Quote, Reference
@@ -12,13 +13,13 @@ Example:
     >>> ans = Answer("Did boats sink?", True, [q], [Reference("b.txt", 7, "Atlas."),
     ...                                           Reference("b.txt", 8, "Log.")])
     >>> print(answer_text(Exchange("Did boats sink?", "Did boats sink?", ans, ans.references)))
-    Boats *sank*. [7][8]
+    Boats *sank*.[7][8]
     <BLANKLINE>
     References
     [7] Atlas.
     [8] Log.
     >>> print(quote_markdown(q))
-    > Boats \\*sank\\*. [7][8]
+    > Boats \\*sank\\*.[7][8]
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..answering.render import (
+    as_written,
     claim_marks,
     md,
     notes_block,
@@ -38,7 +41,15 @@ from ..answering.render import (
     where,
     why_not,
 )
+from ..readers.document import MARK_RE, MARK_RUN_RE
 from ..results import Answer, Passage, Quote, Reference
+
+
+class HasTexts(Protocol):
+    """What :func:`written_lines` needs of an index: the documents' rendered texts."""
+
+    def document_text(self, doc_id: str) -> str: ...
+
 
 NOT_FOUND = "The text does not say."
 NOT_FOUND_LINE = f"{NOT_FOUND} No passage of the source answers this question."
@@ -61,6 +72,8 @@ class Exchange:
         notice: the reply when there is no answer, one line.
         version: the version of the index that answered (see ``qa.web.state.index_version``).
         k: how many passages were searched.
+        written: each quote of ``answer`` with its markers as the source writes them (see
+            :func:`written_line`); empty: they are placed as :func:`quote_line` places them.
     """
 
     shown: str | None
@@ -70,6 +83,14 @@ class Exchange:
     notice: str = ""
     version: str = ""
     k: int = 0
+    written: tuple[str, ...] = ()
+
+    def quote_lines(self) -> list[str]:
+        """Each quote of the answer with its markers, as the source writes them."""
+        quotes = self.answer.quotes if self.answer is not None else []
+        if len(self.written) == len(quotes):
+            return list(self.written)
+        return [quote_line(q) for q in quotes]
 
 
 def outcome(ans: Answer) -> str:
@@ -93,14 +114,39 @@ def missing_tags(text: str, refs: Sequence[int], pages: dict[int, str] | None = 
 
 
 def quote_line(q: Quote) -> str:
-    """``quote [n]``: the verbatim quote, then the source's markers it does not hold itself."""
-    marks = missing_tags(q.text, q.refs, q.pages)
-    return f"{q.text} {marks}" if marks else q.text
+    """``quote[n]``: the verbatim quote, then the source's markers it does not hold itself,
+    right after its last character, as sources write them (``September 2003.[1]``)."""
+    return q.text + missing_tags(q.text, q.refs, q.pages)
+
+
+def written_line(document_text: str, q: Quote) -> str:
+    """The quote and its markers exactly as the source writes them.
+
+    When the markers the quote lacks follow it in the source (``2003.[1]``, or a mirror's
+    ``2003. [1]``), this is the source's own slice up to the end of that marker run. When they
+    do not (a marker later in the paragraph covers the quoted sentence too), the quote is
+    followed at once by its markers, as :func:`quote_line` does.
+    """
+    if q.written:  # the answerer kept the source's own slice: one way to place markers
+        return as_written(q)
+    if document_text[q.start : q.end] != q.text:
+        return quote_line(q)
+    missing = {r for r in q.refs if f"[{r}]" not in q.text}
+    if not missing:
+        return q.text
+    pos = q.end
+    while pos < len(document_text) and document_text[pos] in " \t\u00a0":
+        pos += 1
+    run = MARK_RUN_RE.match(document_text, pos)
+    if run is None:
+        return quote_line(q)
+    numbers = {int(m.group("num")) for m in MARK_RE.finditer(run.group()) if m.group("num")}
+    return document_text[q.start : run.end()] if numbers == missing else quote_line(q)
 
 
 def passage_line(p: Passage) -> str:
-    marks = missing_tags(p.text, p.refs)
-    return f"{p.text} {marks}" if marks else p.text
+    """A closest passage: its text holds its markers; any it lacks follow it at once."""
+    return p.text + missing_tags(p.text, p.refs)
 
 
 def shown_passages(ans: Answer) -> list[Passage]:
@@ -119,9 +165,21 @@ def _claim_lines(q: Quote) -> list[str]:
     return claim_marks(q)
 
 
-def quote_text(q: Quote, refs: Sequence[Reference]) -> str:
-    """One quote for the clipboard: ``quote [n]``, then the entries of its own references."""
-    lines = [quote_line(q), *_claim_lines(q)]
+def written_lines(index: HasTexts, ans: Answer) -> tuple[str, ...]:
+    """Each quote of ``ans`` with its markers as its document in ``index`` writes them."""
+    lines = []
+    for q in ans.quotes:
+        try:
+            lines.append(written_line(index.document_text(q.doc_id), q))
+        except KeyError:  # no longer in the index (rebuilt meanwhile): the usual placing
+            lines.append(quote_line(q))
+    return tuple(lines)
+
+
+def quote_text(q: Quote, refs: Sequence[Reference], line: str = "") -> str:
+    """One quote with its references: ``line`` (default :func:`quote_line`), what the source
+    says of the claim, then the entries of the quote's own references."""
+    lines = [line or quote_line(q), *_claim_lines(q)]
     more = _reference_lines(refs, q.refs)
     return "\n".join(lines + ([""] + more if more else []))
 
@@ -142,8 +200,8 @@ def answer_text(e: Exchange) -> str:
             lines += ["", CLOSEST]
             lines += [passage_line(p) for p in shown_passages(ans)]
     else:
-        for q in ans.quotes:
-            lines += [quote_line(q), *_claim_lines(q)]
+        for q, line in zip(ans.quotes, e.quote_lines(), strict=True):
+            lines += [line, *_claim_lines(q)]
     if notes_of(ans):
         lines += ["", "Notes", *(f"[{label}] {text}" for label, text in notes_of(ans))]
     more = _reference_lines(e.references)
@@ -153,8 +211,9 @@ def answer_text(e: Exchange) -> str:
 # ----------------------------------------------------------------------------- Markdown
 
 
-def quote_markdown(q: Quote) -> str:
-    return quote_block(quote_line(q), "")[0]
+def quote_markdown(q: Quote, line: str = "") -> str:
+    """A quote as a Markdown block quote: ``line`` (default :func:`quote_line`), escaped."""
+    return quote_block(line or quote_line(q), "")[0]
 
 
 def answer_markdown_of(e: Exchange) -> str:
@@ -174,8 +233,8 @@ def answer_markdown_of(e: Exchange) -> str:
             for p in shown_passages(ans):
                 lines += ["", *quote_block(passage_line(p), where(p.title, p.section))]
     else:
-        for q in ans.quotes:
-            lines += [*quote_block(quote_line(q), where(q.title, q.section), _claim_lines(q)), ""]
+        for q, line in zip(ans.quotes, e.quote_lines(), strict=True):
+            lines += [*quote_block(line, where(q.title, q.section), _claim_lines(q)), ""]
     if notes_of(ans):
         lines += ["", *notes_block(notes_of(ans))]
     if e.references:

@@ -16,8 +16,8 @@ def _answer() -> Answer:
 def test_the_library_and_the_web_escape_an_answer_the_same_way():
     lib, web = render_markdown(_answer()), answer_markdown(_answer())
     quote = "> " + md("Boats *sank* <b>near</b> the_port.")
-    assert quote + " [7]" in lib.splitlines()
-    assert quote + " [7]" in web.splitlines()
+    assert quote + "[7]" in lib.splitlines()  # markers follow at once, as sources write them
+    assert quote + "[7]" in web.splitlines()
     for out in (lib, web):
         assert "> — *Boats, History*" in out
         assert "- [7] Atlas \\*2nd\\* ed." in out

@@ -225,9 +225,10 @@ def test_rendered_answer_lists_notes_and_page_numbers():
     ans.quotes[0] = Quote("Boats sank.", (2,), "b.txt", "", 0, 11, 0.9, "Boats",
                           pages={2: "14"}, notes={"a": "Until 1950."})  # fmt: skip
     md = render_markdown(ans)
-    assert "Boats sank. [2]: 14" in md and "**Notes**" in md and "- [a] Until 1950." in md
+    assert "Boats sank.[2]: 14" in md and "**Notes**" in md and "- [a] Until 1950." in md
     web = answer_markdown(ans)
-    assert "Boats sank. [2]: 14" in web and "- [a] Until 1950." in web  # unescaped (issue 13)
+    # unescaped (issue 13); the marker right after the quote, as sources write it (issue 21)
+    assert "Boats sank.[2]: 14" in web and "- [a] Until 1950." in web
 
 
 # ---------------------------------------------------------------- the index keeps them all

@@ -172,7 +172,7 @@ def test_answer_markdown_escapes_source_text():
     ans = Answer("q", True, [q], [Reference("d", 2, '"Laos". <script>x</script>')])
     md = answer_markdown(ans)
     assert "<b>" not in md and "<script>" not in md
-    assert md.startswith("> A \\<b\\>bold\\</b\\> claim. [2]")
+    assert md.startswith("> A \\<b\\>bold\\</b\\> claim.[2]")
     assert "**References**" in md and '- [2] "Laos". \\<script\\>x\\</script\\>' in md
 
 
@@ -311,7 +311,7 @@ def test_app_handlers_without_gradio(app_module, fake_index, fake_embedder):
 
     tab, message, line = app_module.rebuild_view(state)
     assert message.startswith("Rebuilt") and "passages" in tab
-    assert line.startswith("Answers come from the index built")
+    assert line.startswith("Answers come from the index content")
 
 
 # ------------------------------------------------- the bad-input matrix, through the web API
@@ -381,7 +381,7 @@ def test_web_api_bad_k_is_refused_or_coerced_never_a_crash(client, k, needle):
 
 
 def test_check_a_quote_handler(app_module, fake_index, fake_embedder):
-    """The "Check a quote" tab's handler: the verification as text, a bad input as one line."""
+    """The "Check a quote" tab's handler: the verdict as HTML, a bad input as one line."""
     from qa.api import load_index
     from qa.web.handlers import check_quote
     from qa.web.state import AppState
@@ -389,6 +389,7 @@ def test_check_a_quote_handler(app_module, fake_index, fake_embedder):
     index_dir, corpus, _ = fake_index
     state = AppState(corpus, index_dir, load_index(index_dir, corpus, embedder=fake_embedder))
     text = check_quote(state, "Laos ratified the 2000 UN TIP Protocol in September 2003.[1]")
-    assert text.startswith("verbatim: ") and "claimed [1]: right" in text
+    assert "Verbatim, with the source's references." in text and "[1] is the source's" in text
     assert "text to verify is empty" in check_quote(state, "   ")
-    assert check_quote(state, 5) == "The text to verify must be text, not int."
+    assert ">The text to verify must be text, not int.</p>" in check_quote(state, 5)
+    assert "&lt;b&gt;" in check_quote(state, "<b>Laos</b> ratified it in October 2003.")

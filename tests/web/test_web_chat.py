@@ -7,6 +7,7 @@ Screenshots go to artifacts/ (git-ignored), for a person to look at.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -114,8 +115,9 @@ def clipboard(page) -> str:
 
 
 def expected_quote_line(q: dict) -> str:
+    """The quote and its markers as the article writes them: right after the last word."""
     missing = [r for r in q["refs"] if f"[{r}]" not in q["text"]]
-    return q["text"] + (" " + "".join(f"[{r}]" for r in missing) if missing else "")
+    return q["text"] + "".join(f"[{r}]" for r in missing)
 
 
 def shot(page, name: str) -> None:
@@ -134,7 +136,10 @@ def test_copy_puts_the_exact_quotes_and_references_on_the_clipboard(app, browser
     bot = ask(page, MANY_REFS_Q)
 
     j = ans["quotes"].index(multi)
-    bot.locator(".qa-quote-block").nth(j).get_by_role("button", name="Copy quote").click()
+    block = bot.locator(".qa-quote-block").nth(j)
+    block.get_by_role("button", name=f"Copy quote {j + 1} of answer 1", exact=True).click()
+    assert clipboard(page) == expected_quote_line(multi)  # "… in Laos.[7][8][9]", as written
+    block.get_by_role("button", name="with its references").click()
     got = clipboard(page)
     entries = "\n".join(f"[{n}] {refs[n]}" for n in multi["refs"])
     assert got == f"{expected_quote_line(multi)}\n\nReferences\n{entries}"
@@ -142,12 +147,12 @@ def test_copy_puts_the_exact_quotes_and_references_on_the_clipboard(app, browser
     for n in multi["refs"]:
         assert refs[n] in article_text  # the entry as the source gives it
 
-    bot.get_by_role("button", name="Copy answer").click()
+    bot.get_by_role("button", name="Copy answer 1", exact=True).click()
     lines = [expected_quote_line(q) for q in ans["quotes"]]
     entries = "\n".join(f"[{r['number']}] {r['text']}" for r in ans["references"])
     assert clipboard(page) == "\n".join(lines) + f"\n\nReferences\n{entries}"
 
-    bot.locator(".qa-answer-tools").get_by_role("button", name="Copy as Markdown").click()
+    bot.get_by_role("button", name="Copy answer 1 as Markdown").click()
     md = clipboard(page)
     assert md.startswith("> " + expected_quote_line(ans["quotes"][0]))
     assert "\\[" not in md and f"- [{multi['refs'][0]}] " in md
@@ -223,7 +228,8 @@ def test_newest_answer_is_shown_from_its_start(app, browser, viewport):
     box = bot.bounding_box()
     scroller = page.locator("#qa-chat .qa-scroll").bounding_box()
     assert box is not None and scroller is not None
-    assert scroller["y"] - 1 <= box["y"] <= scroller["y"] + scroller["height"] * 0.5
+    if viewport is DESKTOP:  # in its box; on a phone the page is the one scrolling surface
+        assert scroller["y"] - 1 <= box["y"] <= scroller["y"] + scroller["height"] * 0.5
     assert 0 <= box["y"] <= viewport["height"] * 0.6, box
     # Nothing covers the first line of the answer.
     x, y = box["x"] + 30, box["y"] + 12
@@ -312,7 +318,8 @@ def test_export_downloads_every_quote_verbatim(app, browser):
         with page.expect_download() as info:
             page.get_by_role("button", name=label).click()
         download = info.value
-        assert download.suggested_filename == f"conversation{suffix}"
+        name = f"human-trafficking-in-laos-{dt.date.today().isoformat()}{suffix}"
+        assert download.suggested_filename == name
         text = Path(download.path()).read_text(encoding="utf-8")
         for q in ans["quotes"]:
             assert expected_quote_line(q) in text
@@ -382,7 +389,7 @@ def test_k_changes_and_clamping_are_said_on_the_page(app, browser):
     from playwright.sync_api import expect
 
     page = open_page(browser, app["url"])
-    expect(page.locator("#qa-statusline")).to_contain_text("Answers come from the index built")
+    expect(page.locator("#qa-statusline")).to_contain_text("Answers come from the index content")
     ask(page, TIER_Q)
     slider = page.locator("#qa-k input[type=number]")
     slider.fill("8")
@@ -411,29 +418,4 @@ def test_the_question_box_and_the_slider_show_keyboard_focus(app, browser):
             selector,
         )
         assert style == ["solid", "3px"], (selector, style)
-    page.context.close()
-
-
-# ------------------------------------------------------------ the "Check a quote" tab
-
-
-def test_check_a_quote_says_verbatim_and_which_reference_is_wrong(app, browser):
-    page = open_page(browser, app["url"])
-    page.get_by_role("tab", name="Check a quote").click()
-    box = page.locator("#qa-check-text textarea")
-    box.fill("Laos ratified the 2000 UN TIP Protocol in  September 2003. [2]")
-    page.locator("#qa-check").click()
-    out = page.locator("#qa-check-result textarea")
-    page.wait_for_function(
-        "() => document.querySelector('#qa-check-result textarea').value.length > 0"
-    )
-    text = out.input_value()
-    assert text.startswith("verbatim: Human trafficking in Laos")
-    assert "claimed [2]: WRONG; source [1]" in text and "[1] United Nations Treaty" in text
-    box.fill("Laos ratified the 2000 UN TIP Protocol in October 2003.")
-    page.locator("#qa-check").click()
-    page.wait_for_function(
-        "() => document.querySelector('#qa-check-result textarea').value.includes('NOT')"
-    )
-    assert "[-September-] {+October+}" in out.input_value()
     page.context.close()
