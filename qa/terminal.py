@@ -45,16 +45,34 @@ def clean(text: str) -> str:
 
 
 def _quote_text(q: Quote) -> Text:
-    """The quote in bold, its markers as written but not bold (they are not the answer)."""
+    """The quote with its markers as written (cyan); the words that answer in bold (the whole
+    quote when no words are marked: ``Quote.answer_start``)."""
     written = clean(as_written(q))
+    a, b = _answer_range(q, written)
     out = Text()
     pos = 0
     for m in MARK_RE.finditer(written):
-        out.append(written[pos : m.start()], style="bold")
+        _plain(out, written, pos, m.start(), a, b)
         out.append(m.group(), style="cyan")
         pos = m.end()
-    out.append(written[pos:], style="bold")
+    _plain(out, written, pos, len(written), a, b)
     return out
+
+
+def _answer_range(q: Quote, written: str) -> tuple[int, int]:
+    """Where the marked answer words stand in ``written`` (the whole of it when none are)."""
+    if q.answer_start is None or q.answer_end is None:
+        return 0, len(written)
+    a, b = q.answer_start - q.start, q.answer_end - q.start
+    return (a, b) if written[a:b] == q.answer_text else (0, len(written))
+
+
+def _plain(out: Text, text: str, start: int, end: int, a: int, b: int) -> None:
+    """``text[start:end]`` with the part inside ``[a, b)`` bold."""
+    cuts = sorted({start, end, min(max(a, start), end), min(max(b, start), end)})
+    for x, y in zip(cuts, cuts[1:], strict=False):
+        if x < y:
+            out.append(text[x:y], style="bold" if a <= x and y <= b else "")
 
 
 def _where(title: str, section: str) -> str:

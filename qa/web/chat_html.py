@@ -120,6 +120,19 @@ def _show_button(name: str) -> str:
     return f'<button type="button" class="qa-show" aria-label="{_attr(name)}">In context</button>'
 
 
+def _marked(q: Quote, line: str) -> str:
+    """The quote's HTML (markers as chips) with the words that answer in ``<strong>``."""
+    if q.answer_start is None or q.answer_end is None:
+        return with_chips(line)
+    a, b = q.answer_start - q.start, q.answer_end - q.start
+    if line[a:b] != q.answer_text:
+        return with_chips(line)
+    return (
+        f'{with_chips(line[:a])}<strong class="qa-answer">{with_chips(line[a:b])}</strong>'
+        f"{with_chips(line[b:])}"
+    )
+
+
 def _quote_html(
     q: Quote, j: int, t: int, line: str, refs: Sequence[Reference], tentative: bool
 ) -> str:
@@ -131,7 +144,7 @@ def _quote_html(
     return (
         f'<figure class="qa-quote-block">{label}'
         f'<blockquote class="qa-quote" data-quote="{j}" '
-        f'title="Show this quote in the article">{with_chips(line)}{marks}</blockquote>'
+        f'title="Show this quote in the article">{_marked(q, line)}{marks}</blockquote>'
         f"<figcaption>— {html.escape(where(q.title, q.section))}</figcaption>{claims}"
         f'<div class="qa-tools">{_show_button(f"Show {which} in the article")}'
         + _copy_button("Copy quote", line, "", f"Copy {which}")

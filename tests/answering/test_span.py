@@ -56,3 +56,31 @@ def test_the_answerhood_setting_is_on_or_off():
     assert Settings.from_env({"QA_ANSWERHOOD": "OFF"}).answerhood is False
     with pytest.raises(ConfigError, match="QA_ANSWERHOOD must be on or off"):
         Settings.from_env({"QA_ANSWERHOOD": "maybe"})
+
+
+def _marked_quote():
+    from qa.results import Quote
+
+    text = "Laos ratified the protocol in September 2003."
+    a = text.index("September 2003")
+    return Quote(text, (1,), "d", "", 0, len(text), 1.0, "Laos", written=text + "[1]",
+                 answer_start=a, answer_end=a + len("September 2003"))  # fmt: skip
+
+
+def test_the_web_chat_puts_the_answer_words_in_strong_and_copies_stay_verbatim():
+    from qa.web.chat_html import _marked
+
+    q = _marked_quote()
+    html = _marked(q, q.written)
+    assert '<strong class="qa-answer">September 2003</strong>' in html
+    assert html.startswith("Laos ratified the protocol in <strong")
+    assert q.answer_text == "September 2003"
+
+
+def test_the_terminal_bolds_only_the_answer_words():
+    from qa.terminal import _quote_text
+
+    t = _quote_text(_marked_quote())
+    bold = "".join(t.plain[s.start : s.end] for s in t.spans if "bold" in str(s.style))
+    assert bold == "September 2003"
+    assert t.plain == "Laos ratified the protocol in September 2003.[1]"
