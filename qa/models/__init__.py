@@ -1,1 +1,1 @@
-"""The small fitted and trained models the package ships (data files; see LICENSE-MODELS.md)."""
+"""The small fitted and trained models the package ships (data files; see README.md beside them)."""
