@@ -10,12 +10,21 @@ only number is the question's own year.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..readers.document import strip_markers
 
-if TYPE_CHECKING:  # annotations only: question.py imports this module
-    from .question import Question
+
+class Asked(Protocol):
+    """What ``holds`` reads of a question (a ``question.Question``, which imports this module)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def words(self) -> frozenset[str] | set[str]: ...
+    @property
+    def values(self) -> frozenset[str] | set[str]: ...
+
 
 MONTHS = frozenset(
     "january february march april may june july august september october november december".split()
@@ -96,7 +105,7 @@ def asked_words(question: str) -> set[str]:
     return {w.lower() for w in _words(question)}
 
 
-def _new_names(text: str, q: Question, said: str = "") -> list[str]:
+def _new_names(text: str, q: Asked, said: str = "") -> list[str]:
     """Capitalised words of ``text`` (not its first word) that neither the question nor ``said``
     (the document's title: what every sentence of it is about) uses."""
     asked = q.words | asked_words(said)
@@ -104,7 +113,7 @@ def _new_names(text: str, q: Question, said: str = "") -> list[str]:
     return [n for n in names if n.lower() not in asked and not _is_date(n)]
 
 
-def holds(q: Question, text: str, said: str = "") -> float:
+def holds(q: Asked, text: str, said: str = "") -> float:
     """1.0 when ``text`` holds a value of the kind ``q`` asks for that ``q`` lacks, 0.0 when not,
     0.5 n/a.
 

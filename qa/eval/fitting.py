@@ -82,10 +82,13 @@ class Item:
         return ah.extend(self.X, ah.column(self.ce, first_stage.logits(self.X, FEATURES)))
 
 
+def query_of(it: Item) -> str:
+    """The text the cross-encoder reads as the question: a follow-up joined to its question."""
+    return resolve_query(it.question.question, list(it.question.history))
+
+
 def add_answerhood(items: list[Item], model: ah.Answerhood) -> None:
     """The cross-encoder's logit for every candidate of every item (one call per question)."""
-    from .train import query_of  # the same query text the encoder was trained on
-
     for it in items:
         texts = [ah.pair_text(it.index, si) for si in it.rows]
         it.ce = model.logits(query_of(it), texts) if texts else np.zeros(0)

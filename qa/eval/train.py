@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..answering.question import resolve_query
 from ..api import load_with_settings
 from ..errors import QAError
 from ..index.embedding import DEFAULT_MODEL
@@ -76,11 +75,6 @@ def collect_items(
         groups[s.name] = collect(article, s.name, load_questions(s.questions))
         log(f"  {s.name}: {len(groups[s.name])} questions ({time.time() - t:.0f}s)")
     return groups
-
-
-def query_of(it: Item) -> str:
-    """The text the cross-encoder reads as the question: a follow-up joined to its question."""
-    return resolve_query(it.question.question, list(it.question.history))
 
 
 def _model(settings: Settings) -> str:

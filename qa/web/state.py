@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import hashlib
-import html
 import ipaddress
 import json
 import logging
@@ -39,6 +38,7 @@ from ..index.sources import MAX_FILE_BYTES, corpus_fingerprint
 from ..index.storage import build_lock
 from ..settings import Settings
 from .panel_html import context_html, passage_references, spans_in
+from .text import md_text, one_line
 from .transcript import Exchange, answer_markdown, outcome, shown_passages, written_lines
 
 __all__ = [  # answer_markdown: the Markdown of an answer, as the chat once showed it
@@ -306,27 +306,6 @@ class AppState:
 # ---------------------------------------------------------------------------- rendering
 
 _ABSOLUTE = re.compile(r"(?<![\w.~-])/(?:[^\s/;,()]+/)+([^\s/;,()]+)")
-
-#: ``:``, ``.`` and ``@`` too: a file name like ``www.evil.example`` or ``http://x`` must not
-#: be autolinked in the Index tab (red-team round two, finding 7).
-_MD_ESCAPE = re.compile(r"([\\`*_\[\]|~$:.@])")
-_MD_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
-
-
-def md_text(text: str) -> str:
-    """``text`` as Markdown that renders to exactly that text: no HTML, no formatting."""
-    text = " ".join(text.split())
-    text = html.escape(text, quote=False)
-    text = _MD_ESCAPE.sub(r"\\\1", text)
-    return _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-
-
-def one_line(msg: str) -> str:
-    """An error message as one sentence: capitalized, with a final period."""
-    msg = msg.strip()
-    if not msg.startswith("k "):  # k is the parameter's name, keep it as typed
-        msg = msg[:1].upper() + msg[1:]
-    return msg.rstrip(".") + "."
 
 
 def status_markdown(state: AppState) -> str:

@@ -17,22 +17,23 @@ pytestmark = pytest.mark.slow
 #: The example questions of the web page: each must be answered, right, with its refs.
 EXAMPLES = [
     ("Who runs the long-term shelter for victims?", "run by the Lao Women’s Union", (2,)),
-    ("How many trafficking cases were investigated in 2007?", "38 cases of trafficking", (2,)),
-    ("When did Laos ratify the UN TIP Protocol?", "September 2003", (1,)),
     pytest.param(
-        "What tier was Laos placed in in 2023?",
-        "placed at Tier 2",
-        (4,),
-        # right quote and refs, but "tentative": confidence 0.62 under the 0.69 bar
-        # (docs/evaluation.md, "What is out of reach"); strict: fails loudly once answered
-        marks=pytest.mark.xfail(reason="tentative at 0.62 < 0.69", strict=True),
+        "How many trafficking cases were investigated in 2007?",
+        "38 cases of trafficking",
+        (2,),
+        # right quote and refs, but "tentative": confidence 0.54 under the 0.70 bar, which keeps
+        # 95% of unanswerable questions unanswered (docs/evaluation.md); strict: fails loudly
+        # once answered
+        marks=pytest.mark.xfail(reason="tentative at 0.54 < 0.70", strict=True),
     ),
+    ("When did Laos ratify the UN TIP Protocol?", "September 2003", (1,)),
+    ("What tier was Laos placed in in 2023?", "placed at Tier 2", (4,)),
     pytest.param(
         "Who mainly carries out human trafficking in Laos?",
         "carried out by international",
         (5,),
         # right quote and refs, "tentative" at 0.34 since the refit with Snowball stemming
-        marks=pytest.mark.xfail(reason="tentative at 0.34 < 0.69", strict=True),
+        marks=pytest.mark.xfail(reason="tentative under the 0.70 bar", strict=True),
     ),
 ]
 
@@ -87,7 +88,7 @@ def test_a_compound_question_adds_a_quote_only_for_a_part_that_passes_on_its_own
         "How many victims were repatriated from Thailand, and how many remained in "
         "rehabilitation centers there?"
     )
-    both = _with(real_loaded, load_fitted().answer, 0.0, q)
+    both = _with(real_loaded, 0.0, 0.0, q)  # every part passes a bar of 0: a quote each, in order
     assert [("280 formally" in x.text, "Approximately 100" in x.text) for x in both.quotes] == [
         (True, False),
         (False, True),
