@@ -9,7 +9,9 @@ Stages, each reproducible from the files in the repository (``eval/``) and the b
 3. ``export``: ONNX, int8, into ``qa/models/answerhood.onnx`` with its tokenizer and notes;
 4. ``fit``: the scorer and abstention models refitted with the cross-encoder's logit as a
    feature, on the train articles the cross-encoder never saw, calibrated and thresholded on
-   the dev articles (``qa/models/calibration.json``).
+   the dev articles (``qa/models/calibration.json``);
+5. ``span``: the short-answer span model from the train articles' answer substrings
+   (``qa/models/span.json``).
 
 Splits (``eval/splits.json``): test articles are never read here. The train articles are
 divided once, by name, into the encoder's and the fitted models': stacking a model on scores
@@ -209,6 +211,11 @@ def add_parser(sub: argparse._SubParsersAction, common: argparse.ArgumentParser)
         "--stage", action="append", choices=["pairs", "ce", "export", "fit", "span"],
         help="run only this stage (repeatable); default: all, in order",
     )  # fmt: skip
-    t.add_argument("--epochs", type=float, default=1.0, help="cross-encoder epochs (1)")
-    t.add_argument("--threads", type=int, default=2, help="torch threads for training (2)")
+    t.add_argument("--epochs", type=float, default=3.0, help="cross-encoder epochs (3)")
+    t.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads for training (1: two collapse when another process keeps a core busy)",
+    )
     t.set_defaults(func=cmd_train)
