@@ -196,7 +196,7 @@ def test_the_cli_query_path_imports_no_torch(real_index):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {"codes": [0, 0], "heavy": []}
-    assert "September 2003. [1]" in proc.stdout
+    assert "September 2003.[1]" in proc.stdout
     assert proc.stderr == ""
 
 
