@@ -80,6 +80,7 @@ def test_a_folder_swapped_for_a_link_after_the_scan_is_not_followed(
     assert any("sub/a.txt" in w and "out of the corpus" in w for w in report.warnings)
 
 
+@pytest.mark.slow  # waits out the parse deadline (seconds by design)
 @pytest.mark.parametrize(
     ("name", "text"),
     [

@@ -22,6 +22,10 @@ INIT = {
 }
 
 
+#: a real Gradio app is started: the slow lane, as the other launch tests
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture
 def served(app_module, fake_index, fake_embedder):
     from qa.api import load_index
