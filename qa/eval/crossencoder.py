@@ -108,7 +108,7 @@ def pairs_for(items: list[Item], seed: int = 0, negatives: int = 5) -> list[Pair
 
 
 @functools.lru_cache(maxsize=1)
-def _mean_pooled() -> type:
+def _mean_pooled() -> Any:
     """The cross-encoder: the sentence model's encoder over the pair, mean-pooled as the
     sentence model pools (so that training starts from a meaningful pair vector), and a
     linear head to one logit. Built on first use: torch is imported for fitting only."""
@@ -142,14 +142,6 @@ def _mean_pooled() -> type:
     return MeanPooledModel
 
 
-class _Lazy:
-    def __getattr__(self, name: str) -> Any:
-        return getattr(_mean_pooled(), name)
-
-
-MeanPooled: Any = _Lazy()
-
-
 def train(
     pairs: list[Pair],
     base: str,
@@ -168,7 +160,7 @@ def train(
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     tok = AutoTokenizer.from_pretrained(base)
-    model = MeanPooled.from_base(base)
+    model = _mean_pooled().from_base(base)
     # On two shared CPU cores, only the top TRAINABLE layers learn: the embeddings and the
     # lower layers run without gradients, which makes a step about three times cheaper.
     layers = model.encoder.encoder.layer
@@ -226,7 +218,7 @@ def export_int8(model_dir: Path, onnx_out: Path, tokenizer_out: Path) -> int:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from transformers import AutoTokenizer
 
-    model = MeanPooled.load(model_dir).eval()
+    model = _mean_pooled().load(model_dir).eval()
     tok = AutoTokenizer.from_pretrained(model_dir)
     enc = tok(["a question"], ["a sentence"], return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
